@@ -1,0 +1,12 @@
+// tsk entry point: maps a subcommand to its run function in internal/cli and nothing else.
+import { main } from "../../internal/cli/main";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`tsk: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
