@@ -7,6 +7,10 @@ type Runner = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Runner> }> = {
   server: { summary: "run the control plane (and an agent for this machine)", load: async () => (await import("./server")).run },
+  token: { summary: "print the join token for agents", load: async () => (await import("./token")).run },
+  ctr: { summary: "run and manage containers on this machine", load: async () => (await import("./ctr")).run },
+  images: { summary: "import, list, pull and remove images", load: async () => (await import("./images")).run },
+  "check-config": { summary: "check the kernel features tsk needs", load: async () => (await import("./check-config")).run },
 };
 
 function help(): string {

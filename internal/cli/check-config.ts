@@ -1,0 +1,5 @@
+// Placeholder while the build work lands in this session; replaced by the real command.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write("tsk check-config: not built yet\n");
+  return 1;
+}
