@@ -1,0 +1,30 @@
+// Typed view of the Node-API addon (native/src/addon.cc). Every function throws an
+// Error whose `code` is the errno name ("ENOENT") and whose message names the
+// operation and the path ("mknod /x/y: EPERM").
+import { loadNativeAddon } from "../embed";
+
+export interface NativeAddon {
+  /** mknod(2); `mode` includes the file type bits (S_IFCHR = 0o020000). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** The attribute's value, or undefined when the file has no such attribute. */
+  lgetxattr(path: string, name: string): Buffer | undefined;
+  /** mount(2); empty strings stand for NULL source/fstype/data. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  umount(target: string, flags: number): void;
+  constants: {
+    MS_RDONLY: number;
+    MS_NOSUID: number;
+    MS_NODEV: number;
+    MS_NOEXEC: number;
+    MS_BIND: number;
+    MS_REC: number;
+    MS_PRIVATE: number;
+    MS_REMOUNT: number;
+    MNT_DETACH: number;
+  };
+}
+
+export function native(): NativeAddon {
+  return loadNativeAddon<NativeAddon>();
+}

@@ -1,0 +1,171 @@
+// In-process system calls for the agent: device nodes and extended attributes for
+// unpacking layers (overlay whiteouts), mounts and namespace handles for sandboxes.
+// Each function throws an Error whose `code` is the errno name and whose message
+// names the operation and the path ("mknod /x/y: EPERM").
+#include <napi.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *ErrnoName(int err) {
+  switch (err) {
+#define E(x) \
+  case x:    \
+    return #x;
+    E(EPERM) E(ENOENT) E(ESRCH) E(EINTR) E(EIO) E(ENXIO) E(E2BIG) E(EBADF) E(ECHILD) E(EAGAIN) E(ENOMEM)
+    E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE)
+    E(EMFILE) E(ENOTTY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE) E(ENAMETOOLONG)
+    E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(ENOTSUP) E(EOVERFLOW) E(EDQUOT)
+#undef E
+    default:
+      return "EUNKNOWN";
+  }
+}
+
+Napi::Value ThrowErrno(Napi::Env env, const std::string &op, const std::string &path, int err) {
+  std::string msg = op + " " + path + ": " + ErrnoName(err);
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
+  e.Set("errno", Napi::Number::New(env, -err));
+  e.Set("syscall", Napi::String::New(env, op));
+  e.Set("path", Napi::String::New(env, path));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool ArgString(const Napi::CallbackInfo &info, size_t i, std::string *out) {
+  if (info.Length() <= i || !info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " must be a string")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  if (out->find('\0') != std::string::npos) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " contains a NUL byte")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+bool ArgUint(const Napi::CallbackInfo &info, size_t i, uint64_t *out) {
+  if (info.Length() <= i || !info[i].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " must be a number")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (d < 0 || d != (double)(uint64_t)d) {
+    Napi::TypeError::New(info.Env(), "argument " + std::to_string(i + 1) + " must be a non-negative integer")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = (uint64_t)d;
+  return true;
+}
+
+// mknod(path, mode, major, minor): mode includes the file type (S_IFCHR etc.).
+Napi::Value Mknod(const Napi::CallbackInfo &info) {
+  std::string path;
+  uint64_t mode, major, minor;
+  if (!ArgString(info, 0, &path) || !ArgUint(info, 1, &mode) || !ArgUint(info, 2, &major) ||
+      !ArgUint(info, 3, &minor))
+    return info.Env().Undefined();
+  if (mknod(path.c_str(), (mode_t)mode, makedev(major, minor)) != 0)
+    return ThrowErrno(info.Env(), "mknod", path, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Value Lsetxattr(const Napi::CallbackInfo &info) {
+  std::string path, name;
+  if (!ArgString(info, 0, &path) || !ArgString(info, 1, &name)) return info.Env().Undefined();
+  if (info.Length() < 3 || !info[2].IsBuffer()) {
+    Napi::TypeError::New(info.Env(), "argument 3 must be a Buffer").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  auto buf = info[2].As<Napi::Buffer<uint8_t>>();
+  if (lsetxattr(path.c_str(), name.c_str(), buf.Data(), buf.Length(), 0) != 0)
+    return ThrowErrno(info.Env(), "lsetxattr " + name + " on", path, errno);
+  return info.Env().Undefined();
+}
+
+// lgetxattr(path, name): the value, or undefined when the attribute is absent.
+Napi::Value Lgetxattr(const Napi::CallbackInfo &info) {
+  std::string path, name;
+  if (!ArgString(info, 0, &path) || !ArgString(info, 1, &name)) return info.Env().Undefined();
+  for (int attempt = 0; attempt < 4; attempt++) {
+    ssize_t n = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+    if (n < 0) {
+      if (errno == ENODATA) return info.Env().Undefined();
+      return ThrowErrno(info.Env(), "lgetxattr " + name + " on", path, errno);
+    }
+    std::vector<uint8_t> data(n > 0 ? n : 1);
+    ssize_t m = lgetxattr(path.c_str(), name.c_str(), data.data(), n);
+    if (m < 0) {
+      if (errno == ERANGE) continue;  // grew between the two calls
+      if (errno == ENODATA) return info.Env().Undefined();
+      return ThrowErrno(info.Env(), "lgetxattr " + name + " on", path, errno);
+    }
+    return Napi::Buffer<uint8_t>::Copy(info.Env(), data.data(), m);
+  }
+  return ThrowErrno(info.Env(), "lgetxattr " + name + " on", path, ERANGE);
+}
+
+// mount(source, target, fstype, flags, data)
+Napi::Value Mount(const Napi::CallbackInfo &info) {
+  std::string source, target, fstype, data;
+  uint64_t flags;
+  if (!ArgString(info, 0, &source) || !ArgString(info, 1, &target) || !ArgString(info, 2, &fstype) ||
+      !ArgUint(info, 3, &flags) || !ArgString(info, 4, &data))
+    return info.Env().Undefined();
+  if (mount(source.empty() ? nullptr : source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(),
+            (unsigned long)flags, data.empty() ? nullptr : data.c_str()) != 0)
+    return ThrowErrno(info.Env(), "mount " + (fstype.empty() ? source : fstype) + " on", target, errno);
+  return info.Env().Undefined();
+}
+
+// umount2(target, flags): EINVAL (not a mount point) and ENOENT are reported, not ignored.
+Napi::Value Umount(const Napi::CallbackInfo &info) {
+  std::string target;
+  uint64_t flags;
+  if (!ArgString(info, 0, &target) || !ArgUint(info, 1, &flags)) return info.Env().Undefined();
+  if (umount2(target.c_str(), (int)flags) != 0) return ThrowErrno(info.Env(), "umount", target, errno);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
+  exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
+  exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
+  exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
+  exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("MS_RDONLY", (double)MS_RDONLY);
+  c.Set("MS_NOSUID", (double)MS_NOSUID);
+  c.Set("MS_NODEV", (double)MS_NODEV);
+  c.Set("MS_NOEXEC", (double)MS_NOEXEC);
+  c.Set("MS_BIND", (double)MS_BIND);
+  c.Set("MS_REC", (double)MS_REC);
+  c.Set("MS_PRIVATE", (double)MS_PRIVATE);
+  c.Set("MS_REMOUNT", (double)MS_REMOUNT);
+  c.Set("MNT_DETACH", (double)MNT_DETACH);
+  exports.Set("constants", c);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tsk_native, Init)

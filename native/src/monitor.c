@@ -1,0 +1,385 @@
+// tsk-monitor: one small process per container (not Node). `tsk-monitor run DIR`
+// creates the container described by DIR/config, waits for "start" on DIR/ctl,
+// relays the container's stdout/stderr to the CRI log file, reaps it and records
+// its exit in DIR/status. It runs in its own session so the agent can exit and
+// come back. Also: `exec` (enter a running container) and `sandbox` (pod namespaces).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor.h"
+
+static const char *dir;
+static int logfd = -1;
+static char created_at[40], started_at[40];
+
+static void now_rfc3339(char *out, size_t len) {
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void json_str(char *out, size_t len, const char *s) {
+  size_t o = 0;
+  for (; *s && o + 8 < len; s++) {
+    unsigned char ch = *s;
+    if (ch == '"' || ch == '\\') {
+      out[o++] = '\\';
+      out[o++] = ch;
+    } else if (ch < 0x20) {
+      o += snprintf(out + o, len - o, "\\u%04x", ch);
+    } else {
+      out[o++] = ch;
+    }
+  }
+  out[o] = 0;
+}
+
+// DIR/status, replaced atomically: what the runtime reads to learn the state.
+static void write_status(const char *status, int pid, int exit_code, int sig, int oom, const char *error) {
+  char buf[2048], errj[1100] = "", finished[40] = "";
+  if (error) json_str(errj, sizeof errj, error);
+  if (!strcmp(status, "exited")) now_rfc3339(finished, sizeof finished);
+  int n = snprintf(buf, sizeof buf,
+                   "{\"status\":\"%s\",\"pid\":%d,\"monitorPid\":%d,\"createdAt\":\"%s\",\"startedAt\":\"%s\","
+                   "\"finishedAt\":\"%s\",\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"error\":\"%s\"}\n",
+                   status, pid, (int)getpid(), created_at, started_at, finished, exit_code, sig,
+                   oom ? "true" : "false", errj);
+  char tmp[4096], path[4096];
+  snprintf(tmp, sizeof tmp, "%s/.status.tmp", dir);
+  snprintf(path, sizeof path, "%s/status", dir);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  if (write(fd, buf, n) != n) {
+  }
+  close(fd);
+  rename(tmp, path);
+}
+
+// One stream's pending partial line. The buffer bounds memory: a longer line is
+// written as "P" (partial) chunks, as containerd does.
+struct stream {
+  int fd;
+  const char *name;
+  size_t len;
+  char buf[8192];
+};
+
+static void log_line(struct stream *s, const char *data, size_t len, char tag) {
+  if (logfd < 0) return;
+  char head[80];
+  now_rfc3339(head, sizeof head);
+  size_t h = strlen(head);
+  h += snprintf(head + h, sizeof head - h, " %s %c ", s->name, tag);
+  struct iovec iov[3] = {{head, h}, {(void *)data, len}, {"\n", 1}};
+  if (writev(logfd, iov, 3) < 0) {
+  }
+}
+
+static void stream_data(struct stream *s, const char *data, size_t len) {
+  while (len > 0) {
+    const char *nl = memchr(data, '\n', len);
+    size_t take = nl ? (size_t)(nl - data) : len;
+    if (s->len + take > sizeof s->buf) take = sizeof s->buf - s->len;
+    memcpy(s->buf + s->len, data, take);
+    s->len += take;
+    data += take;
+    len -= take;
+    if (len > 0 && *data == '\n' && s->len <= sizeof s->buf) {
+      log_line(s, s->buf, s->len, 'F');
+      s->len = 0;
+      data++;
+      len--;
+    } else if (s->len == sizeof s->buf) {
+      log_line(s, s->buf, s->len, 'P');
+      s->len = 0;
+    }
+  }
+}
+
+// Returns 0 at EOF or error (stream closed), 1 when more may come.
+static int stream_read(struct stream *s) {
+  char chunk[4096];
+  ssize_t n = read(s->fd, chunk, sizeof chunk);
+  if (n > 0) {
+    stream_data(s, chunk, n);
+    return 1;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 1;
+  if (s->len) log_line(s, s->buf, s->len, 'F');
+  s->len = 0;
+  close(s->fd);
+  s->fd = -1;
+  return 0;
+}
+
+static int oom_killed(const char *path) {
+  if (!path) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  char *p = strstr(buf, "oom_kill ");
+  return p && atol(p + 9) > 0;
+}
+
+static void notify(int fd, const char *msg) {
+  if (fd < 0) return;
+  if (write(fd, msg, strlen(msg)) < 0) {
+  }
+  close(fd);
+}
+
+static int join_ns(const char *path, int type, char *err, size_t len) {
+  if (!path) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || setns(fd, type) < 0) {
+    snprintf(err, len, "join namespace %s: %s", path, errname(errno));
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+static int run_main(const char *d) {
+  dir = d;
+  int notifyfd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
+  if (notifyfd >= 0) fcntl(notifyfd, F_SETFD, FD_CLOEXEC);
+  now_rfc3339(created_at, sizeof created_at);
+  char path[4096], msg[1200], err[1024];
+  struct config c;
+  snprintf(path, sizeof path, "%s/config", dir);
+  if (read_config(path, &c) < 0) {
+    snprintf(msg, sizeof msg, "error read config %s: %s\n", path, errname(errno));
+    notify(notifyfd, msg);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+
+  snprintf(path, sizeof path, "%s/ctl", dir);
+  if (mkfifo(path, 0600) < 0 && errno != EEXIST) {
+    snprintf(msg, sizeof msg, "error mkfifo %s: %s\n", path, errname(errno));
+    notify(notifyfd, msg);
+    return 1;
+  }
+  int ctlfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int stdinfd = -1;
+  if (c.stdin_open) {
+    snprintf(path, sizeof path, "%s/stdin", dir);
+    if (mkfifo(path, 0600) == 0 || errno == EEXIST) stdinfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  }
+  if (c.log) logfd = open(c.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (ctlfd < 0 || (c.log && logfd < 0) || (c.stdin_open && stdinfd < 0)) {
+    snprintf(msg, sizeof msg, "error open %s files: %s\n", dir, errname(errno));
+    notify(notifyfd, msg);
+    return 1;
+  }
+
+  int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, syncp[2], errpipe[2];
+  int master = -1, slave = -1;
+  if (c.tty) {
+    if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
+      snprintf(msg, sizeof msg, "error openpty: %s\n", errname(errno));
+      notify(notifyfd, msg);
+      return 1;
+    }
+    fcntl(master, F_SETFD, FD_CLOEXEC);
+  } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+             (c.stdin_open && pipe2(in, O_CLOEXEC) < 0)) {
+    notify(notifyfd, "error pipe: EMFILE\n");
+    return 1;
+  }
+  if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+    notify(notifyfd, "error pipe: EMFILE\n");
+    return 1;
+  }
+  if (join_ns(c.netns, CLONE_NEWNET, err, sizeof err) < 0 || join_ns(c.ipcns, CLONE_NEWIPC, err, sizeof err) < 0 ||
+      join_ns(c.utsns, CLONE_NEWUTS, err, sizeof err) < 0) {
+    snprintf(msg, sizeof msg, "error %s\n", err);
+    notify(notifyfd, msg);
+    return 1;
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &mask, NULL);
+  int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS;
+  if (!c.netns) flags |= CLONE_NEWNET;
+  if (!c.ipcns) flags |= CLONE_NEWIPC;
+  if (!c.utsns) flags |= CLONE_NEWUTS;
+  pid_t pid = syscall(SYS_clone, flags, 0, 0, 0, 0);
+  if (pid < 0) {
+    snprintf(msg, sizeof msg, "error clone: %s\n", errname(errno));
+    notify(notifyfd, msg);
+    return 1;
+  }
+  if (pid == 0) {
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (c.tty) {
+      setsid();
+      ioctl(slave, TIOCSCTTY, 0);
+      dup2(slave, 0);
+      dup2(slave, 1);
+      dup2(slave, 2);
+    } else {
+      int nul = open("/dev/null", O_RDWR);
+      dup2(c.stdin_open ? in[0] : nul, 0);
+      dup2(out[1], 1);
+      dup2(errp[1], 2);
+    }
+    container_init(&c, errpipe[1], syncp[0]);
+  }
+  close(syncp[0]);
+  close(errpipe[1]);
+  if (slave >= 0) close(slave);
+  if (out[1] >= 0) close(out[1]);
+  if (errp[1] >= 0) close(errp[1]);
+  if (in[0] >= 0) close(in[0]);
+
+  char buf[1100];
+  ssize_t n = read(errpipe[0], buf, sizeof buf - 1);
+  if (n != 1 || buf[0] != 1) {
+    buf[n > 0 ? n : 0] = 0;
+    snprintf(msg, sizeof msg, "error %s\n", n > 1 ? buf + 1 : "container set-up failed");
+    waitpid(pid, NULL, 0);
+    notify(notifyfd, msg);
+    return 1;
+  }
+  write_status("created", pid, 0, 0, 0, NULL);
+  snprintf(msg, sizeof msg, "ok %d\n", pid);
+  notify(notifyfd, msg);
+  int devnull = open("/dev/null", O_RDWR);
+  dup2(devnull, 0);
+  dup2(devnull, 1);
+  dup2(devnull, 2);
+  if (chdir("/") < 0) {
+  }
+
+  static struct stream so, se;
+  so.fd = c.tty ? master : out[0];
+  so.name = "stdout";
+  se.fd = c.tty ? -1 : errp[0];
+  se.name = "stderr";
+  int stdin_target = c.tty ? master : in[1];
+  int started = 0, exited = 0, status = 0;
+  char exec_error[1100] = "";
+  for (;;) {
+    struct pollfd fds[6] = {{sfd, POLLIN, 0}, {ctlfd, POLLIN, 0},  {so.fd, POLLIN, 0},
+                            {se.fd, POLLIN, 0}, {started ? stdinfd : -1, POLLIN, 0}, {started == 1 ? errpipe[0] : -1, POLLIN, 0}};
+    if (exited && so.fd < 0 && se.fd < 0) break;
+    int timeout = exited ? 200 : -1;  // after the init exits, drain what its children left briefly
+    int r = poll(fds, 6, timeout);
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0 && exited) break;
+    if (fds[0].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      int st;
+      pid_t w;
+      while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+        if (w == pid) {
+          exited = 1;
+          status = st;
+        }
+    }
+    if (fds[1].revents & POLLIN) {
+      char cmd[256];
+      ssize_t m = read(ctlfd, cmd, sizeof cmd - 1);
+      if (m > 0) {
+        cmd[m] = 0;
+        for (char *line = strtok(cmd, "\n"); line; line = strtok(NULL, "\n")) {
+          if (!strcmp(line, "start") && !started) {
+            char go = 1;
+            if (write(syncp[1], &go, 1) != 1) {
+            }
+            close(syncp[1]);
+            started = 1;
+          } else if (!strncmp(line, "resize ", 7) && master >= 0) {
+            struct winsize ws = {0};
+            ws.ws_row = atoi(line + 7);
+            char *sp = strchr(line + 7, ' ');
+            ws.ws_col = sp ? atoi(sp + 1) : 80;
+            ioctl(master, TIOCSWINSZ, &ws);
+          } else if (!strcmp(line, "close-stdin") && in[1] >= 0) {
+            close(in[1]);
+            in[1] = stdin_target = -1;
+          }
+        }
+      }
+    }
+    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) stream_read(&so);
+    if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) stream_read(&se);
+    if (fds[4].revents & POLLIN) {
+      char chunk[4096];
+      ssize_t m = read(stdinfd, chunk, sizeof chunk);
+      if (m > 0 && stdin_target >= 0 && write(stdin_target, chunk, m) < 0) {
+      }
+    }
+    if (fds[5].revents & (POLLIN | POLLHUP)) {
+      ssize_t m = read(errpipe[0], buf, sizeof buf - 1);
+      if (m > 1 && buf[0] == 'E') {
+        buf[m] = 0;
+        snprintf(exec_error, sizeof exec_error, "%s", buf + 1);
+      } else {
+        now_rfc3339(started_at, sizeof started_at);
+        write_status("running", pid, 0, 0, 0, NULL);
+      }
+      close(errpipe[0]);
+      started = 2;
+    }
+  }
+  if (started == 1) {
+    // The exec result is still in the pipe when the child dies right away.
+    ssize_t m = read(errpipe[0], buf, sizeof buf - 1);
+    if (m > 1 && buf[0] == 'E') {
+      buf[m] = 0;
+      snprintf(exec_error, sizeof exec_error, "%s", buf + 1);
+    }
+    if (!started_at[0] && !exec_error[0]) now_rfc3339(started_at, sizeof started_at);
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  int oom = sig == SIGKILL && oom_killed(c.oom);
+  write_status("exited", pid, code, sig, oom, exec_error[0] ? exec_error : NULL);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && !strcmp(argv[1], "run")) return run_main(argv[2]);
+  if (argc >= 2 && !strcmp(argv[1], "exec")) return exec_main(argc - 1, argv + 1);
+  if (argc >= 2 && !strcmp(argv[1], "sandbox")) return sandbox_main(argc - 1, argv + 1);
+  fprintf(stderr, "usage: tsk-monitor run DIR | exec ... | sandbox ...\n");
+  return 2;
+}
