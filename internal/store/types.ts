@@ -59,6 +59,24 @@ export interface Store {
   /** Drops history older than `revision` (watch and paging before it become TooOld). */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;
+  /** Counters for tests, benches and metrics (optional: not every backend has them). */
+  stats?(): StoreStats;
+}
+
+export interface StoreStats {
+  revision: number;
+  oldestRevision: number;
+  /** Live keys. */
+  keys: number;
+  /** Changes held in memory for watches. */
+  historyEvents: number;
+  watchers: number;
+  /** Successful writes since open. */
+  writes: number;
+  /** Durable (fsynced) batches since open; fewer than `writes` when group commit shares fsyncs. */
+  batches: number;
+  /** Most writes committed by one batch. */
+  largestBatch: number;
 }
 
 export type StoreErrorCode = "NotFound" | "AlreadyExists" | "Conflict" | "TooOld" | "Closed";

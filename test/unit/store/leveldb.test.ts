@@ -1,0 +1,110 @@
+// The conformance suite against the LevelDB store, plus what only LevelDB has:
+// group commit counters, the bounded change log, a missing backend.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Level } from "level";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { openStore, type StoreConfig } from "../../../internal/store";
+import { bytes, collector, type StoreBackend, storeConformance } from "./conformance";
+
+function levelBackend(): Promise<StoreBackend & { path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "tsk-store-"));
+  const path = join(dir, "db");
+  return Promise.resolve({
+    path,
+    open: (opts) => openStore({ backend: "leveldb", path, ...opts }),
+    destroy: async () => rmSync(dir, { recursive: true, force: true }),
+  });
+}
+
+storeConformance("leveldb store", levelBackend).run();
+
+async function withStore<T>(fn: (b: StoreBackend & { path: string }) => Promise<T>): Promise<T> {
+  const b = await levelBackend();
+  try {
+    return await fn(b);
+  } finally {
+    await b.destroy();
+  }
+}
+
+test("concurrent writers share fsyncs: fewer durable batches than writes", () =>
+  withStore(async (b) => {
+    const store = await b.open();
+    try {
+      await Promise.all(Array.from({ length: 500 }, (_, i) => store.create(`/g/${i}`, bytes("x"))));
+      const s = store.stats!();
+      assert.is(s.writes, 500);
+      assert.ok(s.batches < 100, `500 concurrent writes took ${s.batches} batches`);
+      assert.ok(s.largestBatch > 1);
+    } finally {
+      await store.close();
+    }
+  }));
+
+test("the change log on disk stays within the history window, across restarts", () =>
+  withStore(async (b) => {
+    const logRecords = async () => {
+      const db = new Level<Buffer, Buffer>(b.path, { keyEncoding: "buffer", valueEncoding: "buffer" });
+      try {
+        return (await db.keys({ gte: Buffer.from("l"), lt: Buffer.from("m") }).all()).length;
+      } finally {
+        await db.close();
+      }
+    };
+    let store = await b.open({ historyWindow: 50 });
+    for (let i = 0; i < 3; i++) await store.create(`/k${i}`, bytes("0"));
+    for (let i = 0; i < 300; i++) await store.update(`/k${i % 3}`, bytes(String(i)));
+    await store.close();
+    assert.is(await logRecords(), 50);
+    store = await b.open({ historyWindow: 20 });
+    try {
+      assert.is(store.revision, 303);
+      assert.is(store.stats!().historyEvents, 20);
+      assert.is(store.oldestRevision, 284);
+    } finally {
+      await store.close();
+    }
+    assert.is(await logRecords(), 20);
+  }));
+
+test("an unknown backend is an error naming it", async () => {
+  try {
+    await openStore({ backend: "etcd", path: "/nonexistent" } as unknown as StoreConfig);
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, 'unknown backend "etcd"');
+  }
+});
+
+test("a second open of the same directory fails with a clear error", () =>
+  withStore(async (b) => {
+    const store = await b.open();
+    try {
+      await b.open().then(
+        () => assert.unreachable("opened twice"),
+        (err: Error) => assert.match(err.message, "opening store at"),
+      );
+    } finally {
+      await store.close();
+    }
+  }));
+
+test("watchers of one prefix get each batch in one call", () =>
+  withStore(async (b) => {
+    const store = await b.open();
+    try {
+      const c = collector();
+      const w = store.watch("/b/", 0, c.on);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.create(`/b/${i}`, bytes("x"))));
+      await c.until(100);
+      assert.ok(c.calls < 100, `${c.calls} callbacks for 100 grouped writes`);
+      w.cancel();
+    } finally {
+      await store.close();
+    }
+  }));
+
+test.run();
