@@ -205,3 +205,13 @@ export const INT64_FIELDS: Record<string, string[]> = {
   "io.k8s.api.autoscaling.v1.HorizontalPodAutoscalerStatus": ["observedGeneration"],
   [`${META}Condition`]: ["observedGeneration"],
 };
+
+/**
+ * Field defaults the schemas declare (`default`), as upstream's OpenAPI does for the
+ * keys of list maps: server-side apply treats an omitted protocol as "TCP".
+ */
+export const FIELD_DEFAULTS: Record<string, Record<string, unknown>> = {
+  [`${CORE}ContainerPort`]: { protocol: "TCP" },
+  [`${CORE}ServicePort`]: { protocol: "TCP" },
+  [`${CORE}EndpointPort`]: { protocol: "TCP" },
+};

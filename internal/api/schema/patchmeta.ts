@@ -1,51 +1,40 @@
 // Patch metadata for strategic merge patch and server-side apply, read from the
 // generated schemas: for a field path from the object root, how its value merges.
+
+import type { FieldMeta, PatchMeta } from "../patch/meta";
 import { definitionNameFor, definitions, resolve } from "./definitions";
 import type { JsonSchema } from "./types";
 
-export interface PatchFieldMeta {
-  /** x-kubernetes-patch-strategy: "merge", "retainKeys", "merge,retainKeys", "replace". */
-  patchStrategy?: string;
-  /** x-kubernetes-patch-merge-key, e.g. "name" for containers. */
-  patchMergeKey?: string;
-  /** x-kubernetes-list-type: "atomic", "set", "map". */
-  listType?: string;
-  /** x-kubernetes-list-map-keys, e.g. ["containerPort", "protocol"]. */
-  listMapKeys?: string[];
-  /** x-kubernetes-map-type: "atomic" or "granular" (on maps and structs). */
-  mapType?: string;
-  /**
-   * "object" (a struct: fixed properties), "map" (string keys, like labels),
-   * "array", "string", "integer", "boolean", "int-or-string" or "any" (free-form).
-   */
-  type?: string;
+export type { FieldMeta as PatchFieldMeta, PatchMeta } from "../patch/meta";
+
+function typeOf(s: JsonSchema): FieldMeta["type"] {
+  if (s["x-kubernetes-int-or-string"]) return "primitive";
+  if (s.type === "object") return "object";
+  if (s.type === "array") return "array";
+  if (s.type) return "primitive";
+  return undefined;
 }
 
-export interface PatchMeta {
-  /**
-   * Metadata of the field at `path` (field names from the object root; list items
-   * are stepped into implicitly and map keys are path segments), or undefined when
-   * the path names no field of the schema.
-   */
-  lookup(path: string[]): PatchFieldMeta | undefined;
-}
-
-function typeOf(s: JsonSchema): string {
-  if (s["x-kubernetes-int-or-string"]) return "int-or-string";
-  if (s.type === "object" && s.properties) return "object";
-  if (s.type === "object" && s.additionalProperties) return "map";
-  if (s.type === "object" || s["x-kubernetes-preserve-unknown-fields"]) return "any";
-  return s.type ?? "any";
-}
-
-function metaOf(field: JsonSchema, target: JsonSchema): PatchFieldMeta {
-  const m: PatchFieldMeta = { type: typeOf(target) };
+function metaOf(field: JsonSchema, target: JsonSchema): FieldMeta {
+  const m: FieldMeta = {};
+  const type = typeOf(target);
+  if (type) m.type = type;
   const pick = (k: string) => (field[k] ?? target[k]) as never;
   if (pick("x-kubernetes-patch-strategy")) m.patchStrategy = pick("x-kubernetes-patch-strategy");
   if (pick("x-kubernetes-patch-merge-key")) m.patchMergeKey = pick("x-kubernetes-patch-merge-key");
   if (pick("x-kubernetes-list-type")) m.listType = pick("x-kubernetes-list-type");
   if (pick("x-kubernetes-list-map-keys")) m.listMapKeys = pick("x-kubernetes-list-map-keys");
   if (pick("x-kubernetes-map-type")) m.mapType = pick("x-kubernetes-map-type");
+  if (m.listMapKeys && target.items) {
+    // Keys the applier may omit because the schema defaults them (ports' protocol).
+    const item = resolve(target.items);
+    const defaults: Record<string, unknown> = {};
+    for (const k of m.listMapKeys) {
+      const d = item?.properties?.[k]?.default;
+      if (d !== undefined) defaults[k] = d;
+    }
+    if (Object.keys(defaults).length) m.listMapKeyDefaults = defaults;
+  }
   return m;
 }
 
@@ -57,10 +46,10 @@ function elements(s: JsonSchema | undefined): JsonSchema | undefined {
 }
 
 class SchemaPatchMeta implements PatchMeta {
-  private readonly cache = new Map<string, PatchFieldMeta | undefined>();
+  private readonly cache = new Map<string, FieldMeta | undefined>();
   constructor(private readonly rootSchema: JsonSchema) {}
 
-  lookup(path: string[]): PatchFieldMeta | undefined {
+  lookup(path: readonly string[]): FieldMeta | undefined {
     const key = path.join("\u0000");
     if (this.cache.has(key)) return this.cache.get(key);
     const found = this.walk(path);
@@ -68,12 +57,12 @@ class SchemaPatchMeta implements PatchMeta {
     return found;
   }
 
-  private walk(path: string[]): PatchFieldMeta | undefined {
+  private walk(path: readonly string[]): FieldMeta | undefined {
     let container: JsonSchema | undefined = this.rootSchema;
     let field: JsonSchema = this.rootSchema;
     for (const segment of path) {
       const c = elements(container);
-      if (!c || c["x-kubernetes-preserve-unknown-fields"]) return c ? { type: "any" } : undefined;
+      if (!c || c["x-kubernetes-preserve-unknown-fields"]) return undefined;
       let next: JsonSchema | undefined;
       if (c.properties) next = c.properties[segment];
       else if (c.additionalProperties && typeof c.additionalProperties === "object")
