@@ -1,0 +1,554 @@
+// The node's image store: names -> manifests -> configs and unpacked layers. Imports
+// and pulls unpack only the layers the store lacks, write blobs and layers by
+// rename, and touch the index (content/index.json) last, under the store lock.
+import { promises as fsp } from "node:fs";
+import { join } from "node:path";
+import { Archive, type ArchiveImage, choosePlatform, decompressIfNeeded } from "./archive";
+import { ImageError } from "./errors";
+import { ingestLayer, type LayerMeta, readLayerMeta } from "./ingest";
+import {
+  type Descriptor,
+  Layout,
+  MEDIA,
+  NAME_ANNOTATION,
+  type OciConfig,
+  type OciIndex,
+  type OciManifest,
+  REF_ANNOTATION,
+  checkDigest,
+  sha256,
+} from "./layout";
+import { createLease, type Lease, leasedDigests, withLock } from "./lock";
+import { formatReference, parseReference } from "./reference";
+import { RegistryClient, type RegistryOptions } from "./registry";
+import type { ImageRunConfig, ResolvedImage } from "./types";
+
+export interface Progress {
+  /** Bytes of layer data read so far and in all (0 when nothing needs fetching). */
+  done: number;
+  total: number;
+  /** What is happening, e.g. "unpacking sha256:1234abcd (2/3)". */
+  message: string;
+}
+
+export interface ProgressOptions {
+  onProgress?: (p: Progress) => void;
+}
+
+export interface ImageSummary {
+  id: string;
+  names: string[];
+  manifestDigest: string;
+  /** Sum of the uncompressed layer sizes, as `docker images` shows. */
+  size: number;
+  created?: string;
+  /** Layer diff ids, bottom first. */
+  layers: string[];
+}
+
+export interface PruneResult {
+  layers: number;
+  blobs: number;
+  bytes: number;
+}
+
+export interface RemoveResult {
+  untagged: string[];
+  deleted?: string;
+  pruned: PruneResult;
+}
+
+export interface PullOptions extends ProgressOptions, RegistryOptions {
+  /** Layers fetched at once (default 3). */
+  parallel?: number;
+}
+
+export interface PullResult extends ImageSummary {
+  /** Layer blobs downloaded (those already present are not). */
+  fetched: string[];
+}
+
+interface Loaded {
+  manifestDigest: string;
+  manifest: OciManifest;
+  config: OciConfig;
+  configDigest: string;
+  names: string[];
+}
+
+export class ImageStore {
+  readonly layout: Layout;
+
+  constructor(readonly dataDir: string) {
+    this.layout = new Layout(dataDir);
+  }
+
+  async init(): Promise<void> {
+    await this.layout.init();
+  }
+
+  /** Finds an image by name ("busybox", "busybox:1.36", "reg:5000/x/y@sha256:..."), id or id prefix. */
+  async resolve(ref: string): Promise<ResolvedImage> {
+    const img = await this.find(ref);
+    const layers: string[] = [];
+    for (const d of img.manifestDiffIds) {
+      if (!(await this.layout.hasLayer(d))) {
+        throw new ImageError(
+          "NotFound",
+          `image "${ref}": layer ${d} is missing from the store; import or pull the image again`,
+        );
+      }
+      layers.push(this.layout.layerFs(d));
+    }
+    const c = (img.loaded.config.config ?? {}) as Record<string, unknown>;
+    const config: ImageRunConfig = {};
+    if (Array.isArray(c.Entrypoint)) config.Entrypoint = c.Entrypoint as string[];
+    if (Array.isArray(c.Cmd)) config.Cmd = c.Cmd as string[];
+    if (Array.isArray(c.Env)) config.Env = c.Env as string[];
+    if (typeof c.WorkingDir === "string" && c.WorkingDir !== "") config.WorkingDir = c.WorkingDir;
+    if (typeof c.User === "string" && c.User !== "") config.User = c.User;
+    return { id: img.loaded.configDigest, names: img.loaded.names, layers, config };
+  }
+
+  async list(): Promise<ImageSummary[]> {
+    const out: ImageSummary[] = [];
+    for (const l of await this.loadAll()) out.push(await this.summary(l));
+    return out;
+  }
+
+  /** Imports every image in a `docker save` or OCI archive (optionally gzip-compressed). */
+  async importArchive(path: string, opts: ProgressOptions = {}): Promise<ImageSummary[]> {
+    await this.init();
+    const lease = await createLease(this.layout);
+    const unzipped = this.layout.tmpName("archive");
+    try {
+      const archive = await Archive.open((await decompressIfNeeded(path, unzipped)) ?? path);
+      const images = archive.images();
+      const results: Loaded[] = [];
+      const todo: { image: ArchiveImage; index: number }[] = [];
+      let total = 0;
+      for (const image of images) {
+        for (let i = 0; i < image.layers.length; i++) {
+          if (await this.layout.hasLayer(image.layers[i].diffId)) continue;
+          if (todo.some((t) => t.image.layers[t.index].diffId === image.layers[i].diffId)) continue;
+          todo.push({ image, index: i });
+          total += image.layers[i].size;
+        }
+      }
+      let before = 0;
+      for (let n = 0; n < todo.length; n++) {
+        const layer = todo[n].image.layers[todo[n].index];
+        const message = `unpacking ${layer.diffId.slice(7, 19)} (${n + 1}/${todo.length})`;
+        opts.onProgress?.({ done: before, total, message });
+        const base = before;
+        await ingestLayer(this.layout, layer.open(), {
+          blobDigest: layer.blobDigest,
+          diffId: layer.diffId,
+          lease,
+          what: `${path}: layer ${layer.diffId}`,
+          onBytes: (b) => opts.onProgress?.({ done: base + b, total, message }),
+        });
+        before += layer.size;
+      }
+      opts.onProgress?.({ done: total, total, message: "done" });
+      for (const image of images) results.push(await this.storeManifest(image, lease));
+      await this.addNames(results);
+      return Promise.all(results.map((r) => this.summary(r)));
+    } finally {
+      await fsp.rm(unzipped, { force: true });
+      await lease.release();
+    }
+  }
+
+  /** Imports each archive in <data-dir>/agent/images (the air-gap drop folder), in name order. */
+  async importDropFolder(
+    opts: ProgressOptions = {},
+  ): Promise<{ file: string; images?: ImageSummary[]; error?: Error }[]> {
+    await this.init();
+    const names = (await fsp.readdir(this.layout.dropFolder))
+      .filter((n) => /\.(tar|tar\.gz|tgz|oci|oci\.tar)$/.test(n))
+      .sort();
+    const out: { file: string; images?: ImageSummary[]; error?: Error }[] = [];
+    for (const n of names) {
+      const file = join(this.layout.dropFolder, n);
+      try {
+        out.push({ file, images: await this.importArchive(file, opts) });
+      } catch (err) {
+        out.push({ file, error: err as Error });
+      }
+    }
+    return out;
+  }
+
+  /** Pulls an image from an OCI distribution registry, fetching only the layers the store lacks. */
+  async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
+    await this.init();
+    const r = parseReference(ref);
+    const client = new RegistryClient(r.domain, opts);
+    const lease = await createLease(this.layout);
+    try {
+      const wanted = r.digest ?? (r.tag as string);
+      let { data, mediaType } = await client.manifest(r.path, wanted);
+      if (r.digest && sha256(data) !== r.digest) {
+        throw new ImageError(
+          "DigestMismatch",
+          `${ref}: registry sent a manifest with digest ${sha256(data)}`,
+        );
+      }
+      if (mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList) {
+        const idx = JSON.parse(data.toString("utf8")) as OciIndex;
+        const pick = choosePlatform(idx.manifests ?? []);
+        if (!pick) throw new ImageError("NotFound", `${ref}: no linux/amd64 image in its manifest list`);
+        const digest = checkDigest(pick.digest, `${ref}: manifest list entry`);
+        ({ data, mediaType } = await client.manifest(r.path, digest));
+        if (sha256(data) !== digest)
+          throw new ImageError("DigestMismatch", `${ref}: manifest ${digest} has digest ${sha256(data)}`);
+      }
+      if (mediaType === "schema1")
+        throw new ImageError("Unsupported", `${ref}: Docker schema 1 manifests are not supported`);
+      const manifest = JSON.parse(data.toString("utf8")) as OciManifest;
+      if (!manifest.config || !Array.isArray(manifest.layers))
+        throw new ImageError("Registry", `${ref}: manifest lacks config or layers`);
+      const configDigest = checkDigest(manifest.config.digest, `${ref}: config`);
+      const config = await readBlob(client, r.path, configDigest);
+      const parsed = JSON.parse(config.toString("utf8")) as OciConfig;
+      const diffIds = parsed.rootfs?.diff_ids ?? [];
+      if (diffIds.length !== manifest.layers.length) {
+        throw new ImageError(
+          "Registry",
+          `${ref}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`,
+        );
+      }
+      const missing: number[] = [];
+      for (let i = 0; i < diffIds.length; i++) {
+        checkDigest(diffIds[i], `${ref}: diff_ids[${i}]`);
+        if (!(await this.layout.hasLayer(diffIds[i]))) missing.push(i);
+      }
+      const total = missing.reduce((s, i) => s + (manifest.layers[i].size ?? 0), 0);
+      const doneBy = new Map<number, number>();
+      const report = (message: string) => {
+        let done = 0;
+        for (const v of doneBy.values()) done += v;
+        opts.onProgress?.({ done, total, message });
+      };
+      const fetched: string[] = [];
+      await runLimited(missing, opts.parallel ?? 3, async (i) => {
+        const d = manifest.layers[i];
+        const digest = checkDigest(d.digest, `${ref}: layer ${i}`);
+        const { stream } = await client.blob(r.path, digest);
+        await ingestLayer(this.layout, stream, {
+          blobDigest: digest,
+          diffId: diffIds[i],
+          lease,
+          what: `${ref}: layer ${digest}`,
+          onBytes: (b) => {
+            doneBy.set(i, b);
+            report(`pulling ${digest.slice(7, 19)}`);
+          },
+        });
+        fetched.push(digest);
+      });
+      report("done");
+      await lease.add(configDigest);
+      await this.layout.putBlob(config, configDigest);
+      const manifestDigest = sha256(data);
+      await lease.add(manifestDigest);
+      await this.layout.putBlob(data);
+      const name = formatReference(r);
+      const loaded: Loaded = { manifestDigest, manifest, config: parsed, configDigest, names: [name] };
+      await this.addNames([loaded]);
+      return { ...(await this.summary(loaded)), fetched };
+    } finally {
+      client.close();
+      await lease.release();
+    }
+  }
+
+  /**
+   * Removes a name; the image goes when its last name does (an id removes the image
+   * with all its names). Layers and blobs no image uses any more are pruned.
+   */
+  async remove(ref: string): Promise<RemoveResult> {
+    const img = await this.find(ref);
+    const byName = img.matchedName;
+    const untagged: string[] = [];
+    let deleted: string | undefined;
+    await withLock(this.layout, async () => {
+      const idx = await this.layout.readIndex();
+      const keep: Descriptor[] = [];
+      for (const d of idx.manifests) {
+        if (d.digest !== img.loaded.manifestDigest) {
+          keep.push(d);
+          continue;
+        }
+        const name = d.annotations?.[NAME_ANNOTATION];
+        if (byName === undefined || name === byName) {
+          if (name) untagged.push(name);
+        } else keep.push(d);
+      }
+      if (!keep.some((d) => d.digest === img.loaded.manifestDigest)) deleted = img.loaded.configDigest;
+      idx.manifests = keep;
+      await this.layout.writeIndex(idx);
+    });
+    return { untagged, deleted, pruned: await this.prune() };
+  }
+
+  /** Removes layers and blobs that no image, lease or pin refers to, and stale temp files. */
+  async prune(): Promise<PruneResult> {
+    await this.init();
+    return withLock(this.layout, async () => {
+      const usedBlobs = await leasedDigests(this.layout);
+      const usedLayers = new Set<string>(usedBlobs);
+      for (const l of await this.loadAll()) {
+        usedBlobs.add(l.manifestDigest);
+        usedBlobs.add(l.configDigest);
+        for (const d of l.manifest.layers) usedBlobs.add(d.digest);
+        for (const d of l.config.rootfs?.diff_ids ?? []) usedLayers.add(d);
+      }
+      for (const d of await this.pinnedLayers()) usedLayers.add(d);
+      const result: PruneResult = { layers: 0, blobs: 0, bytes: 0 };
+      for (const hex of await fsp.readdir(this.layout.layers)) {
+        if (usedLayers.has(`sha256:${hex}`)) continue;
+        const meta = await readLayerMeta(this.layout, `sha256:${hex}`);
+        await fsp.rm(join(this.layout.layers, hex), { recursive: true, force: true });
+        result.layers++;
+        result.bytes += meta?.size ?? 0;
+      }
+      for (const hex of await fsp.readdir(this.layout.blobs)) {
+        if (usedBlobs.has(`sha256:${hex}`)) continue;
+        const path = join(this.layout.blobs, hex);
+        const st = await fsp.stat(path).catch(() => undefined);
+        await fsp.rm(path, { force: true });
+        result.blobs++;
+        result.bytes += st?.size ?? 0;
+      }
+      for (const name of await fsp.readdir(this.layout.tmp)) {
+        const pid = Number(name.split("-")[1]);
+        if (pid === process.pid || isAlive(pid)) continue;
+        await fsp.rm(join(this.layout.tmp, name), { recursive: true, force: true });
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Keeps an image's layers from being pruned while `owner` (e.g. a container id) uses
+   * them, even after the image is removed; survives restarts. unpin releases them.
+   */
+  async pin(owner: string, image: ResolvedImage): Promise<void> {
+    await this.init();
+    const diffIds = image.layers.map((p) => `sha256:${p.split("/").at(-2)}`);
+    await fsp.mkdir(join(this.layout.root, "pins"), { recursive: true });
+    await fsp.writeFile(join(this.layout.root, "pins", `${safeOwner(owner)}.json`), JSON.stringify(diffIds));
+  }
+
+  async unpin(owner: string): Promise<void> {
+    await fsp.rm(join(this.layout.root, "pins", `${safeOwner(owner)}.json`), { force: true });
+  }
+
+  private async pinnedLayers(): Promise<string[]> {
+    const dir = join(this.layout.root, "pins");
+    const out: string[] = [];
+    for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
+      try {
+        out.push(...(JSON.parse(await fsp.readFile(join(dir, n), "utf8")) as string[]));
+      } catch {
+        // a pin being written; its layers are also held by their image until then
+      }
+    }
+    return out;
+  }
+
+  private async storeManifest(image: ArchiveImage, lease: Lease): Promise<Loaded> {
+    await lease.add(image.configDigest);
+    await this.layout.putBlob(image.config, image.configDigest);
+    let manifestBytes = image.manifest;
+    if (!manifestBytes) {
+      const layers: Descriptor[] = [];
+      for (const l of image.layers) {
+        const meta = (await readLayerMeta(this.layout, l.diffId)) as LayerMeta;
+        layers.push({ mediaType: meta.mediaType, digest: meta.blobDigest, size: meta.blobSize });
+      }
+      const m: OciManifest = {
+        schemaVersion: 2,
+        mediaType: MEDIA.ociManifest,
+        config: { mediaType: MEDIA.ociConfig, digest: image.configDigest, size: image.config.length },
+        layers,
+      };
+      manifestBytes = Buffer.from(JSON.stringify(m));
+    }
+    const manifestDigest = sha256(manifestBytes);
+    await lease.add(manifestDigest);
+    await this.layout.putBlob(manifestBytes, manifestDigest);
+    return {
+      manifestDigest,
+      manifest: JSON.parse(manifestBytes.toString("utf8")) as OciManifest,
+      config: JSON.parse(image.config.toString("utf8")) as OciConfig,
+      configDigest: image.configDigest,
+      names: image.names,
+    };
+  }
+
+  /** Points each image's names at it (a name moves from any image that had it). */
+  private async addNames(images: Loaded[]): Promise<void> {
+    await withLock(this.layout, async () => {
+      const idx = await this.layout.readIndex();
+      for (const img of images) {
+        const desc = (name?: string): Descriptor => ({
+          mediaType: img.manifest.mediaType ?? MEDIA.ociManifest,
+          digest: img.manifestDigest,
+          size: 0,
+          ...(name
+            ? {
+                annotations: {
+                  [NAME_ANNOTATION]: name,
+                  [REF_ANNOTATION]: name.split(/[:@]/).at(-1) as string,
+                },
+              }
+            : {}),
+        });
+        for (const name of img.names) {
+          idx.manifests = idx.manifests.filter((d) => d.annotations?.[NAME_ANNOTATION] !== name);
+          idx.manifests.push(desc(name));
+        }
+        if (!idx.manifests.some((d) => d.digest === img.manifestDigest)) idx.manifests.push(desc());
+        // An unnamed entry is dropped once the image has a name.
+        if (img.names.length > 0) {
+          idx.manifests = idx.manifests.filter(
+            (d) => d.digest !== img.manifestDigest || d.annotations?.[NAME_ANNOTATION],
+          );
+        }
+      }
+      for (const d of idx.manifests) {
+        d.size = (await fsp.stat(this.layout.blobPath(d.digest))).size;
+      }
+      await this.layout.writeIndex(idx);
+    });
+  }
+
+  private async loadAll(): Promise<Loaded[]> {
+    await this.init();
+    const idx = await this.layout.readIndex();
+    const byDigest = new Map<string, Loaded>();
+    for (const d of idx.manifests) {
+      let l = byDigest.get(d.digest);
+      if (!l) {
+        const manifest = await this.layout.readJsonBlob<OciManifest>(d.digest);
+        const config = await this.layout.readJsonBlob<OciConfig>(manifest.config.digest);
+        l = { manifestDigest: d.digest, manifest, config, configDigest: manifest.config.digest, names: [] };
+        byDigest.set(d.digest, l);
+      }
+      const name = d.annotations?.[NAME_ANNOTATION];
+      if (name) l.names.push(name);
+    }
+    return [...byDigest.values()];
+  }
+
+  private async find(
+    ref: string,
+  ): Promise<{ loaded: Loaded; matchedName?: string; manifestDiffIds: string[] }> {
+    const all = await this.loadAll();
+    const done = (loaded: Loaded, matchedName?: string) => ({
+      loaded,
+      matchedName,
+      manifestDiffIds: loaded.config.rootfs?.diff_ids ?? [],
+    });
+    let parsed: ReturnType<typeof parseReference> | undefined;
+    try {
+      parsed = parseReference(ref);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed) {
+      const name = formatReference(parsed);
+      const hit = all.find((l) => l.names.includes(name));
+      if (hit) return done(hit, name);
+      if (parsed.digest) {
+        const repo = formatReference({ ...parsed, tag: undefined, digest: undefined });
+        const byDigest = all.find(
+          (l) =>
+            l.manifestDigest === parsed?.digest &&
+            l.names.some((n) => n.startsWith(`${repo}:`) || n.startsWith(`${repo}@`)),
+        );
+        if (byDigest) return done(byDigest);
+      }
+    }
+    const m = /^(?:sha256:)?([0-9a-f]{1,64})$/.exec(ref);
+    if (m) {
+      const hits = all.filter((l) => l.configDigest.slice(7).startsWith(m[1]));
+      if (hits.length === 1) return done(hits[0]);
+      if (hits.length > 1)
+        throw new ImageError(
+          "Ambiguous",
+          `image id prefix "${ref}" matches ${hits.length} images; give more of the id`,
+        );
+    }
+    const err = new ImageError(
+      "NotFound",
+      `image "${ref}" not found${parsed ? ` (looked for ${formatReference(parsed)})` : ""}; import it with 'tsk images import' or pull it`,
+    );
+    throw err;
+  }
+
+  private async summary(l: Loaded): Promise<ImageSummary> {
+    const layers = l.config.rootfs?.diff_ids ?? [];
+    let size = 0;
+    for (const d of layers) size += (await readLayerMeta(this.layout, d))?.size ?? 0;
+    return {
+      id: l.configDigest,
+      names: l.names,
+      manifestDigest: l.manifestDigest,
+      size,
+      created: l.config.created,
+      layers,
+    };
+  }
+}
+
+async function readBlob(client: RegistryClient, repo: string, digest: string): Promise<Buffer> {
+  const { stream } = await client.blob(repo, digest);
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > 32 << 20) throw new ImageError("Registry", `blob ${digest} is too large for an image config`);
+    chunks.push(c as Buffer);
+  }
+  const data = Buffer.concat(chunks);
+  if (sha256(data) !== digest)
+    throw new ImageError("DigestMismatch", `blob ${digest}: content digest is ${sha256(data)}`);
+  return data;
+}
+
+async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function safeOwner(owner: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,200}$/.test(owner) || owner.startsWith("."))
+    throw new Error(`bad pin owner "${owner}"`);
+  return owner;
+}
