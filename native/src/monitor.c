@@ -241,6 +241,7 @@ static int run_main(const char *d) {
     return 1;
   }
   if (pid == 0) {
+    if (notifyfd >= 0) close(notifyfd);
     sigprocmask(SIG_UNBLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_DFL);
     signal(SIGHUP, SIG_DFL);

@@ -1,0 +1,329 @@
+// cgroup managers: one interface, a v1 and a v2 implementation, picked once from
+// what the host mounts at /sys/fs/cgroup. Paths given to a manager are relative
+// ("tsk/<node>/<pod>/<container>"); the manager maps them onto its hierarchies.
+// On a hybrid host (v1 controllers plus a v2 mount at /sys/fs/cgroup/unified that
+// holds no useful controllers) the v1 manager is used.
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmdirSync,
+  statfsSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+
+export interface CgroupLimits {
+  /** memory limit in bytes (memory.limit_in_bytes / memory.max) */
+  memoryBytes?: number;
+  /** CPU limit in millicores: quota = millis * period / 1000 */
+  cpuMillis?: number;
+  /** relative CPU weight in Docker/Kubernetes "shares" (2..262144, default 1024) */
+  cpuShares?: number;
+  /** maximum number of tasks */
+  pidsLimit?: number;
+}
+
+export interface CgroupStats {
+  /** total CPU time used, in nanoseconds */
+  cpuUsageNanos: number;
+  memoryUsageBytes: number;
+  /** usage minus inactive file cache, what the kubelet evicts on */
+  memoryWorkingSetBytes: number;
+  pids: number;
+  oomKills: number;
+}
+
+export interface CgroupManager {
+  readonly version: 1 | 2;
+  /** Creates the cgroup (and parents) and applies limits. Returns the directories a process joins. */
+  create(path: string, limits: CgroupLimits): string[];
+  update(path: string, limits: CgroupLimits): void;
+  /** Directories a process joins to be in this cgroup (for exec). */
+  dirs(path: string): string[];
+  /** The file whose "oom_kill N" line counts OOM kills. */
+  oomEventsFile(path: string): string;
+  stats(path: string): CgroupStats;
+  /** PIDs in the cgroup and below. */
+  pids(path: string): number[];
+  /** Kills what is left inside and removes the cgroup and its children. */
+  remove(path: string): void;
+  exists(path: string): boolean;
+}
+
+const PERIOD_US = 100_000;
+
+function write(path: string, value: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const out = new Error(`write ${value} to ${path}: ${e.code ?? e.message}`) as NodeJS.ErrnoException;
+    out.code = e.code;
+    throw out;
+  }
+}
+
+function readNumber(path: string): number {
+  try {
+    return Number(readFileSync(path, "utf8").trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+function readKeyed(path: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return out;
+  }
+  for (const line of text.split("\n")) {
+    const [k, v] = line.split(" ");
+    if (k && v !== undefined) out[k] = Number(v);
+  }
+  return out;
+}
+
+function readPids(file: string): number[] {
+  try {
+    return readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes dir and its child cgroups depth first, killing what is inside; retries while tasks exit. */
+function removeTree(dir: string, procsFile: string): void {
+  if (!existsSync(dir)) return;
+  for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    if (ent.isDirectory()) removeTree(join(dir, ent.name), procsFile);
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || attempt >= 200) throw new Error(`remove cgroup ${dir}: ${code}`);
+      for (const pid of readPids(join(dir, procsFile))) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+/** Kubernetes' shares -> cgroup v2 weight conversion (same formula as runc/crun). */
+export function sharesToWeight(shares: number): number {
+  return Math.round(1 + ((shares - 2) * 9999) / 262142);
+}
+
+export class CgroupV1 implements CgroupManager {
+  readonly version = 1 as const;
+  private readonly controllers = ["cpu", "cpuacct", "memory", "pids"];
+
+  constructor(private readonly root = "/sys/fs/cgroup") {}
+
+  dirs(path: string): string[] {
+    // cpu and cpuacct may be co-mounted ("cpu,cpuacct" with symlinks); join each hierarchy once.
+    const seen = new Set<string>();
+    const out: string[] = [];
+    for (const c of this.controllers) {
+      let mount = join(this.root, c);
+      try {
+        mount = realpathSync(mount);
+      } catch {}
+      if (seen.has(mount)) continue;
+      seen.add(mount);
+      out.push(join(mount, path));
+    }
+    return out;
+  }
+
+  create(path: string, limits: CgroupLimits): string[] {
+    const dirs = this.dirs(path);
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    this.update(path, limits);
+    return dirs;
+  }
+
+  update(path: string, limits: CgroupLimits): void {
+    const cpu = join(this.root, "cpu", path);
+    const mem = join(this.root, "memory", path);
+    if (limits.memoryBytes !== undefined) {
+      write(join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
+      // No swap beyond the limit, so a hog is OOM-killed instead of swapping.
+      const swap = join(mem, "memory.memsw.limit_in_bytes");
+      if (existsSync(swap)) write(swap, String(limits.memoryBytes));
+      const swappiness = join(mem, "memory.swappiness");
+      if (existsSync(swappiness)) write(swappiness, "0");
+    }
+    if (limits.cpuMillis !== undefined) {
+      write(join(cpu, "cpu.cfs_period_us"), String(PERIOD_US));
+      write(
+        join(cpu, "cpu.cfs_quota_us"),
+        String(Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000))),
+      );
+    }
+    if (limits.cpuShares !== undefined) write(join(cpu, "cpu.shares"), String(limits.cpuShares));
+    if (limits.pidsLimit !== undefined)
+      write(join(this.root, "pids", path, "pids.max"), String(limits.pidsLimit));
+  }
+
+  oomEventsFile(path: string): string {
+    return join(this.root, "memory", path, "memory.oom_control");
+  }
+
+  stats(path: string): CgroupStats {
+    const mem = join(this.root, "memory", path);
+    const usage = readNumber(join(mem, "memory.usage_in_bytes"));
+    const stat = readKeyed(join(mem, "memory.stat"));
+    const inactive = stat.total_inactive_file ?? 0;
+    return {
+      cpuUsageNanos: readNumber(join(this.root, "cpuacct", path, "cpuacct.usage")),
+      memoryUsageBytes: usage,
+      memoryWorkingSetBytes: Math.max(0, usage - inactive),
+      pids: readNumber(join(this.root, "pids", path, "pids.current")),
+      oomKills: readKeyed(join(mem, "memory.oom_control")).oom_kill ?? 0,
+    };
+  }
+
+  pids(path: string): number[] {
+    const out = new Set<number>();
+    const walk = (dir: string) => {
+      for (const p of readPids(join(dir, "cgroup.procs"))) out.add(p);
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true }))
+          if (e.isDirectory()) walk(join(dir, e.name));
+      } catch {}
+    };
+    walk(join(this.root, "pids", path));
+    return [...out];
+  }
+
+  remove(path: string): void {
+    for (const d of this.dirs(path)) removeTree(d, "cgroup.procs");
+  }
+
+  exists(path: string): boolean {
+    return this.dirs(path).some((d) => existsSync(d));
+  }
+}
+
+export class CgroupV2 implements CgroupManager {
+  readonly version = 2 as const;
+
+  constructor(private readonly root = "/sys/fs/cgroup") {}
+
+  dirs(path: string): string[] {
+    return [join(this.root, path)];
+  }
+
+  create(path: string, limits: CgroupLimits): string[] {
+    // Controllers must be enabled in every ancestor's subtree_control.
+    const available = new Set(this.read(join(this.root, "cgroup.controllers")).split(/\s+/).filter(Boolean));
+    const wanted = ["cpu", "memory", "pids"].filter((c) => available.has(c));
+    let dir = this.root;
+    for (const part of path.split("/").filter(Boolean)) {
+      const enabled = new Set(this.read(join(dir, "cgroup.subtree_control")).split(/\s+/));
+      const missing = wanted.filter((c) => !enabled.has(c));
+      if (missing.length) write(join(dir, "cgroup.subtree_control"), missing.map((c) => `+${c}`).join(" "));
+      dir = join(dir, part);
+      mkdirSync(dir, { recursive: true });
+    }
+    this.update(path, limits);
+    return [dir];
+  }
+
+  private read(file: string): string {
+    try {
+      return readFileSync(file, "utf8").trim();
+    } catch {
+      return "";
+    }
+  }
+
+  update(path: string, limits: CgroupLimits): void {
+    const dir = join(this.root, path);
+    if (limits.memoryBytes !== undefined) {
+      write(join(dir, "memory.max"), String(limits.memoryBytes));
+      if (existsSync(join(dir, "memory.swap.max"))) write(join(dir, "memory.swap.max"), "0");
+    }
+    if (limits.cpuMillis !== undefined)
+      write(
+        join(dir, "cpu.max"),
+        `${Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000))} ${PERIOD_US}`,
+      );
+    if (limits.cpuShares !== undefined)
+      write(join(dir, "cpu.weight"), String(sharesToWeight(limits.cpuShares)));
+    if (limits.pidsLimit !== undefined) write(join(dir, "pids.max"), String(limits.pidsLimit));
+  }
+
+  oomEventsFile(path: string): string {
+    return join(this.root, path, "memory.events");
+  }
+
+  stats(path: string): CgroupStats {
+    const dir = join(this.root, path);
+    const usage = readNumber(join(dir, "memory.current"));
+    const stat = readKeyed(join(dir, "memory.stat"));
+    return {
+      cpuUsageNanos: (readKeyed(join(dir, "cpu.stat")).usage_usec ?? 0) * 1000,
+      memoryUsageBytes: usage,
+      memoryWorkingSetBytes: Math.max(0, usage - (stat.inactive_file ?? 0)),
+      pids: readNumber(join(dir, "pids.current")),
+      oomKills: readKeyed(join(dir, "memory.events")).oom_kill ?? 0,
+    };
+  }
+
+  pids(path: string): number[] {
+    const out: number[] = [];
+    const walk = (dir: string) => {
+      out.push(...readPids(join(dir, "cgroup.procs")));
+      try {
+        for (const e of readdirSync(dir, { withFileTypes: true }))
+          if (e.isDirectory()) walk(join(dir, e.name));
+      } catch {}
+    };
+    walk(join(this.root, path));
+    return out;
+  }
+
+  remove(path: string): void {
+    const dir = join(this.root, path);
+    if (existsSync(join(dir, "cgroup.kill"))) {
+      try {
+        writeFileSync(join(dir, "cgroup.kill"), "1");
+      } catch {}
+    }
+    removeTree(dir, "cgroup.procs");
+  }
+
+  exists(path: string): boolean {
+    return existsSync(join(this.root, path));
+  }
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** Picks the manager for this host: "v2" when /sys/fs/cgroup is cgroup2, "v1" otherwise; or the one named. */
+export function cgroupManager(kind: "auto" | "v1" | "v2" = "auto", root = "/sys/fs/cgroup"): CgroupManager {
+  switch (kind) {
+    case "v1":
+      return new CgroupV1(root);
+    case "v2":
+      return new CgroupV2(root);
+    case "auto":
+      return statfsSync(root).type === CGROUP2_SUPER_MAGIC ? new CgroupV2(root) : new CgroupV1(root);
+    default:
+      throw new Error(`unknown cgroup manager "${kind as string}" (want auto, v1 or v2)`);
+  }
+}

@@ -1,0 +1,675 @@
+// The container runtime: plans a container (rootfs layers, mounts, cgroup, env,
+// user), writes it to disk and hands it to a tsk-monitor process, which does the
+// system calls and outlives us. All state is on disk: a new Runtime on the same
+// data dir and node name finds the containers again.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants as fsc,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { join } from "node:path";
+import { helperPath } from "../embed";
+import { type CgroupManager, type CgroupStats, cgroupManager } from "./cgroups";
+import { readLog } from "./logs";
+import { native } from "./native";
+import { resolveUser } from "./user";
+import type {
+  ContainerSpec,
+  ContainerStatus,
+  LogEntry,
+  LogOptions,
+  RuntimeConfig,
+  Sandbox,
+  SandboxSpec,
+} from "./types";
+
+const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export class RuntimeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Record_ {
+  id: string;
+  name: string;
+  image: string;
+  command: string[];
+  createdAt: string;
+  cgroup: string;
+  uid: number;
+  gid: number;
+  env: string[];
+  cwd: string;
+  tty: boolean;
+  stdin: boolean;
+  sandboxId?: string;
+  labels: Record<string, string>;
+}
+
+interface MonitorStatus {
+  status: "created" | "running" | "exited";
+  pid: number;
+  monitorPid: number;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  signal: number;
+  oomKilled: boolean;
+  error: string;
+}
+
+export interface ExecOptions {
+  tty?: boolean;
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  /** stdio of the exec process; "inherit" hands it our terminal. Default: pipes. */
+  stdio?: "inherit" | "pipe";
+}
+
+export interface ExecProcess {
+  process: ChildProcess;
+  /** sets the pseudo-terminal's size (tty only) */
+  resize(rows: number, cols: number): void;
+  /** the command's exit code (128+signal when killed) */
+  exited: Promise<number>;
+}
+
+export interface Attachment {
+  output: AsyncGenerator<LogEntry>;
+  /** writes to the container's stdin (containers created with stdin: true) */
+  write(data: string | Buffer): void;
+  resize(rows: number, cols: number): void;
+}
+
+/** Validates names of containers and sandboxes the way Docker does. */
+const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
+
+export class Runtime {
+  readonly containersDir: string;
+  readonly runDir: string;
+  readonly cgroups: CgroupManager;
+  private readonly cgroupBase: string;
+
+  constructor(readonly config: RuntimeConfig) {
+    if (!config.nodeName || !NAME_RE.test(config.nodeName))
+      throw new RuntimeError("InvalidArgument", `invalid node name "${config.nodeName}"`);
+    this.containersDir = join(config.dataDir, "agent", "containers");
+    this.runDir = config.runDir ?? join("/run/tsk", config.nodeName);
+    this.cgroups = cgroupManager(config.cgroups ?? "auto");
+    this.cgroupBase = `tsk/${config.nodeName}`;
+    mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+    mkdirSync(join(this.runDir, "sandboxes"), { recursive: true, mode: 0o711 });
+  }
+
+  // ---- sandboxes ----
+
+  /** Creates a pod's network, IPC and UTS namespaces (held by bind mounts, no process) and its cgroup. */
+  async createSandbox(spec: SandboxSpec): Promise<Sandbox> {
+    const id = spec.id ?? randomBytes(32).toString("hex");
+    if (!NAME_RE.test(id)) throw new RuntimeError("InvalidArgument", `invalid sandbox id "${id}"`);
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(spec.hostname))
+      throw new RuntimeError("InvalidArgument", `invalid hostname "${spec.hostname}"`);
+    const dir = join(this.runDir, "sandboxes", id);
+    if (existsSync(dir)) throw new RuntimeError("AlreadyExists", `sandbox ${id} already exists`);
+    mkdirSync(dir, { recursive: true });
+    const sb: Sandbox = {
+      id,
+      hostname: spec.hostname,
+      netns: join(dir, "net"),
+      ipcns: join(dir, "ipc"),
+      utsns: join(dir, "uts"),
+      cgroup: `${this.cgroupBase}/pod-${id}`,
+    };
+    try {
+      for (const f of [sb.netns, sb.ipcns, sb.utsns]) writeFileSync(f, "");
+      this.cgroups.create(sb.cgroup, spec.resources ?? {});
+      await runHelper(["sandbox", dir, spec.hostname]);
+      writeFileSync(join(dir, "sandbox.json"), JSON.stringify(sb));
+    } catch (err) {
+      this.releaseSandbox(sb, dir);
+      throw new RuntimeError("SandboxCreate", `creating sandbox ${id}: ${(err as Error).message}`);
+    }
+    return sb;
+  }
+
+  getSandbox(id: string): Sandbox {
+    const file = join(this.runDir, "sandboxes", id, "sandbox.json");
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as Sandbox;
+    } catch {
+      throw new RuntimeError("NotFound", `sandbox ${id} not found`);
+    }
+  }
+
+  listSandboxes(): Sandbox[] {
+    const out: Sandbox[] = [];
+    for (const id of readdirSync(join(this.runDir, "sandboxes"))) {
+      try {
+        out.push(this.getSandbox(id));
+      } catch {}
+    }
+    return out;
+  }
+
+  /** Removes the sandbox; its containers must be removed first. */
+  async removeSandbox(id: string): Promise<void> {
+    const sb = this.getSandbox(id);
+    const users = this.list().filter((c) => c.sandboxId === id);
+    if (users.length)
+      throw new RuntimeError(
+        "Conflict",
+        `sandbox ${id} still has containers: ${users.map((c) => c.name).join(", ")}`,
+      );
+    this.releaseSandbox(sb, join(this.runDir, "sandboxes", id));
+  }
+
+  private releaseSandbox(sb: Sandbox, dir: string): void {
+    const n = native();
+    for (const f of [sb.netns, sb.ipcns, sb.utsns]) {
+      try {
+        n.umount(f, n.constants.MNT_DETACH);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "EINVAL" && code !== "ENOENT") throw err;
+      }
+    }
+    this.cgroups.remove(sb.cgroup);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  // ---- containers ----
+
+  /** Creates a container: everything is set up and its process waits for start(). Returns its id. */
+  async create(spec: ContainerSpec): Promise<string> {
+    const id = randomBytes(32).toString("hex");
+    const name = spec.name ?? id.slice(0, 12);
+    if (!NAME_RE.test(name)) throw new RuntimeError("InvalidArgument", `invalid container name "${name}"`);
+    if (!Array.isArray(spec.layers) || spec.layers.length === 0)
+      throw new RuntimeError("InvalidArgument", "a container needs at least one layer");
+    for (const l of spec.layers) {
+      if (!l.startsWith("/") || /[:,\n\0]/.test(l))
+        throw new RuntimeError("InvalidArgument", `invalid layer path "${l}"`);
+    }
+    for (const m of spec.mounts ?? []) {
+      if (
+        !m.hostPath.startsWith("/") ||
+        !m.containerPath.startsWith("/") ||
+        /[\t\0]/.test(m.hostPath + m.containerPath)
+      )
+        throw new RuntimeError(
+          "InvalidArgument",
+          `volume ${m.hostPath}:${m.containerPath}: paths must be absolute`,
+        );
+      if (!existsSync(m.hostPath))
+        throw new RuntimeError(
+          "InvalidArgument",
+          `volume ${m.hostPath}:${m.containerPath}: ${m.hostPath} does not exist`,
+        );
+    }
+    if (this.list().some((c) => c.name === name))
+      throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
+    const sandbox = spec.sandboxId ? this.getSandbox(spec.sandboxId) : undefined;
+
+    const cfg = spec.config ?? {};
+    const entrypoint = spec.command ?? cfg.Entrypoint ?? [];
+    const cmdArgs = spec.args ?? (spec.command ? [] : (cfg.Cmd ?? []));
+    const argv = [...entrypoint, ...cmdArgs];
+    if (argv.length === 0)
+      throw new RuntimeError("InvalidArgument", "no command: the image has none and none was given");
+    const hostname = sandbox?.hostname ?? spec.hostname ?? id.slice(0, 12);
+    const env = mergeEnv(
+      [DEFAULT_PATH, `HOSTNAME=${hostname}`, ...(spec.tty ? ["TERM=xterm"] : [])],
+      cfg.Env ?? [],
+      spec.env ?? [],
+    );
+    const { uid, gid, groups } = resolveUser(spec.user ?? cfg.User ?? "", spec.layers);
+    const cwd = spec.workingDir ?? cfg.WorkingDir ?? "/";
+
+    const dir = join(this.containersDir, id);
+    const cgroup = sandbox ? `${sandbox.cgroup}/${id}` : `${this.cgroupBase}/ctr-${id}`;
+    const rec: Record_ = {
+      id,
+      name,
+      image: spec.image ?? "",
+      command: argv,
+      createdAt: new Date().toISOString(),
+      cgroup,
+      uid,
+      gid,
+      env,
+      cwd,
+      tty: !!spec.tty,
+      stdin: !!spec.stdin,
+      sandboxId: sandbox?.id,
+      labels: spec.labels ?? {},
+    };
+    try {
+      for (const d of ["rootfs", "upper", "work"]) mkdirSync(join(dir, d), { recursive: true });
+      writeFileSync(join(dir, "container.json"), JSON.stringify(rec));
+      const dirs = this.cgroups.create(cgroup, spec.resources ?? {});
+      const kv: string[] = [
+        "rootfs",
+        join(dir, "rootfs"),
+        "overlay",
+        `lowerdir=${[...spec.layers].reverse().join(":")},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`,
+        "hostname",
+        hostname,
+        "cwd",
+        cwd,
+        "log",
+        join(dir, "container.log"),
+        "oom",
+        this.cgroups.oomEventsFile(cgroup),
+        "uid",
+        String(uid),
+        "gid",
+        String(gid),
+        "tty",
+        spec.tty ? "1" : "0",
+        "stdin",
+        spec.stdin ? "1" : "0",
+      ];
+      if (sandbox) kv.push("netns", sandbox.netns, "ipcns", sandbox.ipcns, "utsns", sandbox.utsns);
+      for (const g of groups) kv.push("group", String(g));
+      for (const a of argv) kv.push("arg", a);
+      for (const e of env) kv.push("env", e);
+      for (const d of dirs) kv.push("cgroup", d);
+      for (const m of spec.mounts ?? [])
+        kv.push("bind", `${m.hostPath}\t${m.containerPath}\t${m.readOnly ? "ro" : "rw"}`);
+      if (kv.some((s) => s.includes("\0")))
+        throw new RuntimeError("InvalidArgument", "arguments must not contain NUL bytes");
+      writeFileSync(join(dir, "config"), `${kv.join("\0")}\0`);
+      await startMonitor(dir);
+    } catch (err) {
+      this.cleanup(id, cgroup);
+      if (err instanceof RuntimeError) throw err;
+      throw new RuntimeError("CreateContainerError", `creating container ${name}: ${(err as Error).message}`);
+    }
+    return id;
+  }
+
+  /** Starts a created container; throws StartError when its command cannot be executed. */
+  async start(idOrName: string): Promise<void> {
+    const rec = this.record(idOrName);
+    const dir = join(this.containersDir, rec.id);
+    const st = this.monitorStatus(rec.id);
+    if (st?.status !== "created")
+      throw new RuntimeError("Conflict", `container ${rec.name} is ${st?.status ?? "unknown"}, not created`);
+    const fd = openSync(join(dir, "ctl"), fsc.O_WRONLY | fsc.O_NONBLOCK);
+    try {
+      writeSync(fd, "start\n");
+    } finally {
+      closeSync(fd);
+    }
+    const after = await this.waitFor(rec.id, (s) => s.status !== "created");
+    if (after.status === "exited" && after.error)
+      throw new RuntimeError("StartError", `starting container ${rec.name}: ${after.error}`);
+  }
+
+  /** Sends `signal`, waits up to `graceSeconds`, then SIGKILL. Returns once it has exited. */
+  async stop(
+    idOrName: string,
+    graceSeconds = 10,
+    signal: NodeJS.Signals = "SIGTERM",
+  ): Promise<ContainerStatus> {
+    const rec = this.record(idOrName);
+    let st = this.monitorStatus(rec.id);
+    if (!st || st.status === "exited" || !this.monitorAlive(rec.id, st)) return this.status(rec.id);
+    if (st.status === "running" && graceSeconds > 0) {
+      killQuiet(st.pid, signal);
+      st = await this.waitFor(rec.id, (s) => s.status === "exited", graceSeconds * 1000);
+    }
+    if (st.status !== "exited") {
+      killQuiet(st.pid, "SIGKILL");
+      // Processes that left the init's reach (none normally: the PID namespace dies with it).
+      for (const pid of this.cgroups.pids(rec.cgroup)) killQuiet(pid, "SIGKILL");
+      await this.waitFor(rec.id, (s) => s.status === "exited");
+    }
+    return this.status(rec.id);
+  }
+
+  /** Removes a stopped container (or, with force, stops it first) and everything it left on disk. */
+  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const rec = this.record(idOrName);
+    const st = this.monitorStatus(rec.id);
+    if (st && st.status !== "exited" && this.monitorAlive(rec.id, st)) {
+      if (!opts.force && st.status === "running")
+        throw new RuntimeError(
+          "Conflict",
+          `container ${rec.name} is running: stop it first or force removal`,
+        );
+      await this.stop(rec.id, 0);
+    }
+    // The monitor writes the final status and then exits; let it finish.
+    if (st) for (let i = 0; i < 200 && this.monitorAlive(rec.id, st); i++) await sleep(5);
+    this.cleanup(rec.id, rec.cgroup);
+  }
+
+  private cleanup(id: string, cgroup: string): void {
+    this.cgroups.remove(cgroup);
+    rmSync(join(this.containersDir, id), { recursive: true, force: true });
+  }
+
+  /** Waits until the container has exited and returns its final status. */
+  async wait(idOrName: string, signal?: AbortSignal): Promise<ContainerStatus> {
+    const rec = this.record(idOrName);
+    await this.waitFor(rec.id, (s) => s.status === "exited", undefined, signal);
+    return this.status(rec.id);
+  }
+
+  status(idOrName: string): ContainerStatus {
+    const rec = this.record(idOrName);
+    const st = this.monitorStatus(rec.id);
+    const base: ContainerStatus = {
+      id: rec.id,
+      name: rec.name,
+      image: rec.image,
+      state: "unknown",
+      pid: 0,
+      createdAt: rec.createdAt,
+      oomKilled: false,
+      command: rec.command,
+      sandboxId: rec.sandboxId,
+      labels: rec.labels,
+    };
+    if (!st) return base;
+    if (st.status !== "exited" && !this.monitorAlive(rec.id, st)) {
+      // The monitor was killed: the container may still run, but nobody records its exit.
+      return { ...base, state: "unknown", pid: st.pid, message: "container monitor is gone" };
+    }
+    const out: ContainerStatus = { ...base, state: st.status, pid: st.status === "exited" ? 0 : st.pid };
+    if (st.startedAt) out.startedAt = st.startedAt;
+    if (st.status === "exited") {
+      out.finishedAt = st.finishedAt;
+      out.exitCode = st.exitCode;
+      out.signal = st.signal;
+      out.oomKilled = st.oomKilled;
+      out.reason = st.error
+        ? "StartError"
+        : st.oomKilled
+          ? "OOMKilled"
+          : st.exitCode === 0
+            ? "Completed"
+            : "Error";
+      if (st.error) out.message = st.error;
+    }
+    return out;
+  }
+
+  list(): ContainerStatus[] {
+    const out: ContainerStatus[] = [];
+    let ids: string[] = [];
+    try {
+      ids = readdirSync(this.containersDir);
+    } catch {}
+    for (const id of ids) {
+      try {
+        out.push(this.status(id));
+      } catch {}
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  /** Resolves an id, a unique id prefix or a name. */
+  resolve(idOrName: string): string {
+    return this.record(idOrName).id;
+  }
+
+  logPath(idOrName: string): string {
+    return join(this.containersDir, this.record(idOrName).id, "container.log");
+  }
+
+  logs(idOrName: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
+    const id = this.resolve(idOrName);
+    return readLog(join(this.containersDir, id, "container.log"), opts, () => {
+      const st = this.monitorStatus(id);
+      return !st || (st.status === "exited" && !this.monitorAlive(id, st));
+    });
+  }
+
+  stats(idOrName: string): CgroupStats {
+    return this.cgroups.stats(this.record(idOrName).cgroup);
+  }
+
+  /** Runs a command inside a running container (its namespaces, cgroup, user and environment). */
+  exec(idOrName: string, cmd: string[], opts: ExecOptions = {}): ExecProcess {
+    const rec = this.record(idOrName);
+    const st = this.monitorStatus(rec.id);
+    if (st?.status !== "running") throw new RuntimeError("Conflict", `container ${rec.name} is not running`);
+    if (cmd.length === 0) throw new RuntimeError("InvalidArgument", "exec needs a command");
+    const user = opts.user ? resolveUser(opts.user, this.layersOf(rec.id)) : { uid: rec.uid, gid: rec.gid };
+    const args = ["exec", "-p", String(st.pid), "-u", String(user.uid), "-g", String(user.gid)];
+    args.push("-w", opts.workingDir ?? rec.cwd);
+    if (opts.tty) args.push("-t");
+    for (const d of this.cgroups.dirs(rec.cgroup)) args.push("-c", d);
+    for (const e of mergeEnv(rec.env, opts.env ?? [])) args.push("-e", e);
+    args.push("--", ...cmd);
+    const child = spawn(helperPath("tsk-monitor"), args, {
+      stdio:
+        opts.stdio === "inherit"
+          ? ["inherit", "inherit", "inherit", "pipe"]
+          : ["pipe", "pipe", "pipe", "pipe"],
+    });
+    const ctl = child.stdio[3] as NodeJS.WritableStream | null;
+    const exited = new Promise<number>((resolve, reject) => {
+      child.on("error", reject);
+      child.on("exit", (code, sig) => resolve(code ?? 128 + signalNumber(sig)));
+    });
+    return {
+      process: child,
+      resize: (rows, cols) => ctl?.write(`resize ${rows} ${cols}\n`),
+      exited,
+    };
+  }
+
+  /** Follows the container's output and, for stdin containers, feeds its stdin. */
+  attach(idOrName: string, opts: { signal?: AbortSignal } = {}): Attachment {
+    const rec = this.record(idOrName);
+    const dir = join(this.containersDir, rec.id);
+    const send = (file: string, data: string | Buffer) => {
+      const fd = openSync(join(dir, file), fsc.O_WRONLY | fsc.O_NONBLOCK);
+      try {
+        writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    return {
+      output: this.logs(rec.id, { follow: true, tail: 0, signal: opts.signal }),
+      write: (data) => {
+        if (!rec.stdin) throw new RuntimeError("Conflict", `container ${rec.name} was created without stdin`);
+        send("stdin", data);
+      },
+      resize: (rows, cols) => send("ctl", `resize ${rows} ${cols}\n`),
+    };
+  }
+
+  private layersOf(id: string): string[] {
+    const cfg = readFileSync(join(this.containersDir, id, "config"), "utf8").split("\0");
+    const i = cfg.indexOf("overlay");
+    const m = /lowerdir=([^,]*)/.exec(cfg[i + 1] ?? "");
+    return m ? m[1].split(":").reverse() : [];
+  }
+
+  private record(idOrName: string): Record_ {
+    if (!idOrName || idOrName.includes("/") || idOrName.startsWith("."))
+      throw new RuntimeError("NotFound", `no such container: ${idOrName}`);
+    const tryRead = (id: string): Record_ | undefined => {
+      try {
+        return JSON.parse(readFileSync(join(this.containersDir, id, "container.json"), "utf8")) as Record_;
+      } catch {
+        return undefined;
+      }
+    };
+    if (/^[0-9a-f]{64}$/.test(idOrName)) {
+      const r = tryRead(idOrName);
+      if (r) return r;
+    }
+    const ids = readdirSync(this.containersDir);
+    const recs = ids.map(tryRead).filter((r): r is Record_ => r !== undefined);
+    const byName = recs.find((r) => r.name === idOrName);
+    if (byName) return byName;
+    const byPrefix = recs.filter((r) => r.id.startsWith(idOrName));
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length > 1)
+      throw new RuntimeError("Ambiguous", `container id prefix ${idOrName} is ambiguous`);
+    throw new RuntimeError("NotFound", `no such container: ${idOrName}`);
+  }
+
+  private monitorStatus(id: string): MonitorStatus | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.containersDir, id, "status"), "utf8")) as MonitorStatus;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether the monitor recorded in the status still runs (and is ours, not a reused PID). */
+  private monitorAlive(id: string, st: MonitorStatus): boolean {
+    try {
+      const cmdline = readFileSync(`/proc/${st.monitorPid}/cmdline`, "utf8");
+      return cmdline.includes(id);
+    } catch {
+      return false;
+    }
+  }
+
+  private waitFor(
+    id: string,
+    pred: (s: MonitorStatus) => boolean,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ): Promise<MonitorStatus> {
+    const dir = join(this.containersDir, id);
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      let poll: NodeJS.Timeout | undefined;
+      const watcher = watch(dir, () => check());
+      const finish = (err: Error | undefined, st?: MonitorStatus) => {
+        if (done) return;
+        done = true;
+        watcher.close();
+        clearTimeout(timer);
+        clearInterval(poll);
+        signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve(st as MonitorStatus);
+      };
+      const onAbort = () => finish(new RuntimeError("Aborted", "wait aborted"));
+      const check = () => {
+        const st = this.monitorStatus(id);
+        if (st && pred(st)) return finish(undefined, st);
+        if (st && !this.monitorAlive(id, st)) {
+          const again = this.monitorStatus(id);
+          if (again && pred(again)) return finish(undefined, again);
+          finish(
+            new RuntimeError("Unknown", `container ${id.slice(0, 12)}: monitor exited without recording it`),
+          );
+        }
+      };
+      if (timeoutMs !== undefined)
+        timer = setTimeout(() => finish(undefined, this.monitorStatus(id) as MonitorStatus), timeoutMs);
+      poll = setInterval(check, 500);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      check();
+    });
+  }
+}
+
+/** Later lists override earlier ones by key, keeping first-seen order. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const m = new Map<string, string>();
+  for (const list of lists)
+    for (const e of list) {
+      const i = e.indexOf("=");
+      const k = i < 0 ? e : e.slice(0, i);
+      m.delete(k);
+      m.set(k, e);
+    }
+  return [...m.values()];
+}
+
+function killQuiet(pid: number, sig: NodeJS.Signals): void {
+  if (pid <= 0) return;
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  if (!sig) return 0;
+  const n = (require("node:os") as typeof import("node:os")).constants.signals[sig];
+  return n ?? 0;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Starts `tsk-monitor run DIR` in its own session and waits for "ok PID" or "error MESSAGE" on fd 3. */
+function startMonitor(dir: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(helperPath("tsk-monitor"), ["run", dir], {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", "pipe"],
+    });
+    let out = "";
+    const pipe = child.stdio[3] as NodeJS.ReadableStream;
+    pipe.setEncoding("utf8");
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      child.unref();
+      (pipe as unknown as { unref?: () => void }).unref?.();
+      const line = out.trim();
+      if (line.startsWith("ok ")) resolve(Number(line.slice(3)));
+      else
+        reject(
+          new Error(line.startsWith("error ") ? line.slice(6) : `monitor failed: ${line || "no answer"}`),
+        );
+    };
+    pipe.on("data", (d: string) => {
+      out += d;
+      if (out.includes("\n")) settle();
+    });
+    pipe.on("end", settle);
+    child.on("error", reject);
+  });
+}
+
+function runHelper(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(helperPath("tsk-monitor"), args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr?.on("data", (d) => {
+      err += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(err.trim() || `tsk-monitor exited ${code}`)),
+    );
+  });
+}
+
+export function defaultNodeName(): string {
+  return osHostname().toLowerCase();
+}
