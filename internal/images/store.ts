@@ -154,6 +154,10 @@ export class ImageStore {
       for (const image of images) results.push(await this.storeManifest(image, lease));
       await this.addNames(results);
       return Promise.all(results.map((r) => this.summary(r)));
+    } catch (err) {
+      await lease.release();
+      await this.cleanupAfterFailure();
+      throw err;
     } finally {
       await fsp.rm(unzipped, { force: true });
       await lease.release();
@@ -258,6 +262,10 @@ export class ImageStore {
       const loaded: Loaded = { manifestDigest, manifest, config: parsed, configDigest, names: [name] };
       await this.addNames([loaded]);
       return { ...(await this.summary(loaded)), fetched };
+    } catch (err) {
+      await lease.release();
+      await this.cleanupAfterFailure();
+      throw err;
     } finally {
       client.close();
       await lease.release();
@@ -291,6 +299,15 @@ export class ImageStore {
       await this.layout.writeIndex(idx);
     });
     return { untagged, deleted, pruned: await this.prune() };
+  }
+
+  /** A failed import or pull takes back the layers it had already put in place. */
+  private async cleanupAfterFailure(): Promise<void> {
+    try {
+      await this.prune();
+    } catch {
+      // the import's own error is the one to report; a later prune retries
+    }
   }
 
   /** Removes layers and blobs that no image, lease or pin refers to, and stale temp files. */

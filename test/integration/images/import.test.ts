@@ -1,0 +1,183 @@
+import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { openImageStore } from "../../../internal/images";
+import {
+  type BuiltImage,
+  buildBusyboxDockerArchive,
+  buildBusyboxOciArchive,
+  WHITEOUT_LAYERS,
+} from "../../support/images";
+import { diskUsage, removeDir, storeFiles, tempDir, tsk } from "./helpers";
+
+const work = tempDir("images-import");
+const dockerTar = join(work, "busybox-docker.tar");
+const ociTar = join(work, "busybox-oci.tar");
+let dockerImg: BuiltImage;
+let ociImg: BuiltImage;
+const dirs: string[] = [];
+
+function dataDir(): string {
+  const d = tempDir("images-data");
+  dirs.push(d);
+  return d;
+}
+
+test.before(async () => {
+  dockerImg = await buildBusyboxDockerArchive(dockerTar, { name: "busybox:latest" });
+  ociImg = await buildBusyboxOciArchive(ociTar, {
+    name: "busybox:layered",
+    extraLayers: WHITEOUT_LAYERS,
+    config: { Entrypoint: ["/bin/sh", "-c"], WorkingDir: "/data" },
+  });
+});
+
+test.after(() => {
+  for (const d of dirs) removeDir(d);
+  removeDir(work);
+});
+
+test("a docker save archive imports and resolves by short name, full name, id and id prefix", async () => {
+  const store = await openImageStore({ dataDir: dataDir() });
+  const [img] = await store.importArchive(dockerTar);
+  assert.equal(img.names, ["docker.io/library/busybox:latest"]);
+  assert.is(img.id, dockerImg.configDigest);
+  for (const ref of [
+    "busybox",
+    "busybox:latest",
+    "docker.io/library/busybox:latest",
+    img.id,
+    img.id.slice(7, 19),
+    img.id.slice(7, 11),
+  ]) {
+    const r = await store.resolve(ref);
+    assert.is(r.id, dockerImg.configDigest, ref);
+  }
+  const r = await store.resolve("busybox");
+  assert.is(r.layers.length, 1);
+  assert.ok(statSync(join(r.layers[0], "bin", "busybox")).size > 1_000_000, "busybox binary unpacked");
+  assert.equal(r.config.Cmd, ["sh"]);
+});
+
+test("an OCI archive imports with its layers, run config and names", async () => {
+  const store = await openImageStore({ dataDir: dataDir() });
+  const [img] = await store.importArchive(ociTar);
+  assert.equal(img.names, ["docker.io/library/busybox:layered"]);
+  assert.is(img.manifestDigest, ociImg.manifestDigest, "the archive's manifest is kept as is");
+  const r = await store.resolve("busybox:layered");
+  assert.is(r.layers.length, 3);
+  assert.equal(r.config.Entrypoint, ["/bin/sh", "-c"]);
+  assert.is(r.config.WorkingDir, "/data");
+  assert.is(readFileSync(join(r.layers[1], "data", "keep.txt"), "utf8"), "keep\n");
+});
+
+test("tsk images import and ls show repository, tag, id and size", async () => {
+  const d = dataDir();
+  const imp = await tsk(["images", "import", "--data-dir", d, dockerTar, ociTar]);
+  assert.is(imp.code, 0, imp.stderr);
+  assert.match(imp.stdout, "Loaded image: busybox:latest");
+  assert.match(imp.stdout, "Loaded image: busybox:layered");
+  const ls = await tsk(["images", "ls", "--data-dir", d]);
+  assert.is(ls.code, 0, ls.stderr);
+  const lines = ls.stdout.trimEnd().split("\n");
+  assert.match(lines[0], /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+  const latest = lines.find((l) => /^busybox\s+latest\s/.test(l));
+  const layered = lines.find((l) => /^busybox\s+layered\s/.test(l));
+  assert.ok(latest && layered, ls.stdout);
+  assert.match(latest, new RegExp(`\\s${dockerImg.configDigest.slice(7, 19)}\\s`));
+  assert.match(latest, /\s2\.1\dMB$/, "busybox is about 2 MB uncompressed");
+  assert.match(layered, new RegExp(`\\s${ociImg.configDigest.slice(7, 19)}\\s`));
+});
+
+test("images that share a base layer store it once", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  const [a] = await store.importArchive(dockerTar);
+  const [b] = await store.importArchive(ociTar);
+  assert.is(a.layers[0], b.layers[0], "same base layer");
+  assert.is(storeFiles(d).layers.length, 3, "1 shared + 2 of the layered image");
+  const layersDisk = diskUsage(join(d, "agent", "layers"));
+  assert.ok(
+    layersDisk < a.size + b.size,
+    `layers use ${layersDisk} bytes, less than the images' sum ${a.size + b.size}`,
+  );
+  assert.ok(layersDisk > statSync("/bin/busybox").size, "the base layer is there");
+});
+
+test("tsk images rm removes the image and prunes its unused layers but keeps shared ones", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  await store.importArchive(dockerTar);
+  const [layered] = await store.importArchive(ociTar);
+  const rm = await tsk(["images", "rm", "--data-dir", d, "busybox:layered"]);
+  assert.is(rm.code, 0, rm.stderr);
+  assert.match(rm.stdout, "Untagged: busybox:layered");
+  assert.match(rm.stdout, `Deleted: ${layered.id}`);
+  const files = storeFiles(d);
+  assert.equal(files.layers, [dockerImg.layers[0].diffId.slice(7)], "only the shared base layer is left");
+  assert.not.ok(files.blobs.includes(ociImg.manifestDigest.slice(7)), "manifest blob removed");
+  const r = await store.resolve("busybox");
+  assert.ok(statSync(join(r.layers[0], "bin", "busybox")).isFile(), "the other image still works");
+  const rm2 = await tsk(["images", "rm", "-d", d, dockerImg.configDigest.slice(7, 15)]);
+  assert.is(rm2.code, 0, rm2.stderr);
+  assert.equal(storeFiles(d).layers, []);
+  assert.equal(storeFiles(d).blobs, []);
+  assert.is((await tsk(["images", "ls", "-d", d])).stdout.trimEnd().split("\n").length, 1, "only the header");
+});
+
+test("removing one of two names of an image only untags it", async () => {
+  const d = dataDir();
+  const multi = join(work, "two-names.tar");
+  await buildBusyboxDockerArchive(multi, { name: ["busybox:latest", "127.0.0.1:5000/tools/bb:v1"] });
+  const store = await openImageStore({ dataDir: d });
+  await store.importArchive(multi);
+  const r = await store.remove("127.0.0.1:5000/tools/bb:v1");
+  assert.equal(r.untagged, ["127.0.0.1:5000/tools/bb:v1"]);
+  assert.is(r.deleted, undefined);
+  assert.is((await store.resolve("busybox")).names.length, 1);
+  assert.is(storeFiles(d).layers.length, 1);
+});
+
+test("an unknown image is NotFound with a message naming it", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  await store.importArchive(dockerTar);
+  try {
+    await store.resolve("alpine:3.19");
+    assert.unreachable("resolved a missing image");
+  } catch (err) {
+    assert.is((err as { code?: string }).code, "NotFound");
+    assert.match((err as Error).message, "alpine:3.19");
+  }
+  const out = await tsk(["images", "rm", "-d", d, "alpine"]);
+  assert.is(out.code, 1);
+  assert.match(out.stderr, /image "alpine" not found/);
+});
+
+test("a gzip-compressed docker save archive imports", async () => {
+  const gz = join(work, "busybox.tar.gz");
+  writeFileSync(gz, gzipSync(readFileSync(dockerTar), { level: 1 }));
+  const store = await openImageStore({ dataDir: dataDir() });
+  const [img] = await store.importArchive(gz);
+  assert.is(img.id, dockerImg.configDigest);
+});
+
+test("importDropFolder imports every archive in agent/images and reports a bad one without stopping", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  copyFileSync(dockerTar, join(d, "agent", "images", "a-busybox.tar"));
+  writeFileSync(join(d, "agent", "images", "b-broken.tar"), "not an archive");
+  copyFileSync(ociTar, join(d, "agent", "images", "c-layered.tar"));
+  const results = await store.importDropFolder();
+  assert.is(results.length, 3);
+  assert.ok(results[0].images && results[2].images);
+  assert.is((results[1].error as { code?: string }).code, "InvalidArchive");
+  assert.equal((await store.list()).map((i) => i.names[0]).sort(), [
+    "docker.io/library/busybox:latest",
+    "docker.io/library/busybox:layered",
+  ]);
+});
+
+test.run();
