@@ -327,9 +327,15 @@ void container_init(struct config *c, int errfd, int syncfd) {
     snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
     if (mount(b->src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
       fail(errfd, "bind %s on %s: %s", b->src, b->dst, errname(errno));
-    if (b->ro && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-      fail(errfd, "remount %s read-only: %s", b->dst, errname(errno));
     close(fd);
+    if (b->ro) {
+      // The O_PATH fd still points below the new mount: open the mount's root again.
+      fd = open_in_root(rootfd, b->dst, !S_ISDIR(st.st_mode), errfd);
+      snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        fail(errfd, "remount %s read-only: %s", b->dst, errname(errno));
+      close(fd);
+    }
   }
 
   mkdir("proc", 0555);

@@ -14,7 +14,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Runtime } from "../../../internal/runtime";
+import { Runtime, native } from "../../../internal/runtime";
 
 export const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p)) ?? "/bin/busybox";
 
@@ -48,29 +48,34 @@ export function makeEnv(tag: string): Env {
   const layer = busyboxLayer(dir);
   const nodeName = `t-${tag}-${process.pid}`;
   const rt = new Runtime({ dataDir: join(dir, "data"), nodeName, runDir: join(dir, "run") });
+  let cleaned = false;
+  // Synchronous so that it also runs from process.on("exit") when a test crashed the file.
+  const cleanupSync = () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const c of rt.list()) {
+      if (c.pid > 0) {
+        try {
+          process.kill(c.pid, "SIGKILL");
+        } catch {}
+      }
+    }
+    rt.cgroups.remove(`tsk/${nodeName}`);
+    const n = native();
+    for (const m of mountsContaining(dir).reverse()) {
+      try {
+        n.umount(m, n.constants.MNT_DETACH);
+      } catch {}
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", cleanupSync);
   return {
     dir,
     layer,
     rt,
     nodeName,
-    cleanup: async () => {
-      for (const c of rt.list()) {
-        try {
-          await rt.remove(c.id, { force: true });
-        } catch (err) {
-          process.stderr.write(`cleanup ${c.id}: ${(err as Error).message}\n`);
-        }
-      }
-      for (const s of rt.listSandboxes()) {
-        try {
-          await rt.removeSandbox(s.id);
-        } catch (err) {
-          process.stderr.write(`cleanup sandbox ${s.id}: ${(err as Error).message}\n`);
-        }
-      }
-      rt.cgroups.remove(`tsk/${nodeName}`);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    cleanup: async () => cleanupSync(),
   };
 }
 
@@ -86,4 +91,16 @@ export async function collectLogs(rt: Runtime, id: string): Promise<string> {
   let out = "";
   for await (const e of rt.logs(id)) out += `${e.stream}: ${e.text}\n`;
   return out;
+}
+
+/** Like assert.rejects (which uvu lacks): the promise must reject with a message matching re. */
+export async function rejects(p: Promise<unknown>, re: RegExp): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    if (!re.test((err as Error).message))
+      throw new Error(`expected rejection matching ${re}, got: ${(err as Error).message}`);
+    return err as Error;
+  }
+  throw new Error(`expected rejection matching ${re}, but it resolved`);
 }
