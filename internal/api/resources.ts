@@ -2,7 +2,16 @@
 // tables are all derived from it: adding a resource is adding a row (plus its
 // schema and any special logic).
 
-export type Subresource = "status" | "scale" | "binding" | "eviction" | "log" | "exec" | "attach" | "portforward" | "proxy";
+export type Subresource =
+  | "status"
+  | "scale"
+  | "binding"
+  | "eviction"
+  | "log"
+  | "exec"
+  | "attach"
+  | "portforward"
+  | "proxy";
 
 export interface ResourceInfo {
   /** API group, "" for the core group. */
@@ -81,7 +90,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r("", "v1", "Endpoints", "endpoints", true, { shortNames: ["ep"], singular: "endpoints", hasSpec: false }),
   r("", "v1", "ConfigMap", "configmaps", true, { shortNames: ["cm"], hasSpec: false }),
   r("", "v1", "Secret", "secrets", true, { selectableFields: ["type"], hasSpec: false }),
-  r("", "v1", "Node", "nodes", false, { shortNames: ["no"], subresources: ["status", "proxy"], selectableFields: ["spec.unschedulable"] }),
+  r("", "v1", "Node", "nodes", false, {
+    shortNames: ["no"],
+    subresources: ["status", "proxy"],
+    selectableFields: ["spec.unschedulable"],
+  }),
   r("", "v1", "Event", "events", true, {
     shortNames: ["ev"],
     hasSpec: false,
@@ -100,17 +113,43 @@ export const RESOURCES: readonly ResourceInfo[] = [
     ],
   }),
   r("", "v1", "ServiceAccount", "serviceaccounts", true, { shortNames: ["sa"], hasSpec: false }),
-  r("", "v1", "PersistentVolume", "persistentvolumes", false, { shortNames: ["pv"], subresources: ["status"] }),
-  r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, { shortNames: ["pvc"], subresources: ["status"] }),
+  r("", "v1", "PersistentVolume", "persistentvolumes", false, {
+    shortNames: ["pv"],
+    subresources: ["status"],
+  }),
+  r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, {
+    shortNames: ["pvc"],
+    subresources: ["status"],
+  }),
   r("", "v1", "LimitRange", "limitranges", true, { shortNames: ["limits"] }),
   r("", "v1", "ResourceQuota", "resourcequotas", true, { shortNames: ["quota"], subresources: ["status"] }),
-  r("apps", "v1", "Deployment", "deployments", true, { shortNames: ["deploy"], categories: ["all"], subresources: ["status", "scale"] }),
-  r("apps", "v1", "ReplicaSet", "replicasets", true, { shortNames: ["rs"], categories: ["all"], subresources: ["status", "scale"] }),
-  r("apps", "v1", "DaemonSet", "daemonsets", true, { shortNames: ["ds"], categories: ["all"], subresources: ["status"] }),
-  r("apps", "v1", "StatefulSet", "statefulsets", true, { shortNames: ["sts"], categories: ["all"], subresources: ["status", "scale"] }),
+  r("apps", "v1", "Deployment", "deployments", true, {
+    shortNames: ["deploy"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  r("apps", "v1", "ReplicaSet", "replicasets", true, {
+    shortNames: ["rs"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
+  r("apps", "v1", "DaemonSet", "daemonsets", true, {
+    shortNames: ["ds"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
+  r("apps", "v1", "StatefulSet", "statefulsets", true, {
+    shortNames: ["sts"],
+    categories: ["all"],
+    subresources: ["status", "scale"],
+  }),
   r("apps", "v1", "ControllerRevision", "controllerrevisions", true, { hasSpec: false }),
   r("batch", "v1", "Job", "jobs", true, { categories: ["all"], subresources: ["status"] }),
-  r("batch", "v1", "CronJob", "cronjobs", true, { shortNames: ["cj"], categories: ["all"], subresources: ["status"] }),
+  r("batch", "v1", "CronJob", "cronjobs", true, {
+    shortNames: ["cj"],
+    categories: ["all"],
+    subresources: ["status"],
+  }),
   r("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, {
     shortNames: ["hpa"],
     categories: ["all"],

@@ -1,4 +1,173 @@
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write("tsk server: not built yet\n");
-  return 1;
+// `tsk server`: flags → ServerConfig → the control plane, started in order (store,
+// credentials, API server), stopped in reverse on SIGTERM/SIGINT.
+import { mkdir } from "node:fs/promises";
+import { hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
+import { startApiServer } from "../apiserver";
+import { openapiV3Document, openapiV3Root } from "../api/schema";
+import { ensureServerCredentials, writeKubeconfig } from "../pki";
+import { openStore } from "../store";
+import type { Store } from "../store/types";
+import { type FlagSpec, parseFlags, usage } from "./flags";
+
+export interface ServerConfig {
+  dataDir: string;
+  bindAddress: string;
+  httpsPort: number;
+  token?: string;
+  kubeconfigPath: string;
+  nodeName: string;
+  disableAgent: boolean;
+  tlsSans: string[];
+  /** Changes kept in memory for watch resumption. */
+  watchHistory: number;
+}
+
+export const serverFlags: FlagSpec[] = [
+  { name: "data-dir", short: "d", type: "string", default: "/var/lib/tsk", help: "folder for state" },
+  { name: "https-listen-port", type: "int", default: 6443, help: "HTTPS port of the API server" },
+  { name: "bind-address", type: "string", default: "0.0.0.0", help: "address the API server listens on" },
+  { name: "token", short: "t", type: "string", help: "shared secret agents join with (random when unset)" },
+  {
+    name: "write-kubeconfig",
+    short: "o",
+    type: "string",
+    default: "/etc/tsk/tsk.yaml",
+    help: "where to write the admin kubeconfig",
+  },
+  { name: "node-name", type: "string", help: "this machine's node name (default: hostname)" },
+  { name: "disable-agent", type: "bool", default: false, help: "run the control plane only" },
+  {
+    name: "tls-san",
+    type: "list",
+    default: [],
+    help: "extra hostname or IP for the serving certificate (repeatable)",
+  },
+  {
+    name: "watch-history",
+    type: "int",
+    default: 10000,
+    help: "changes kept in memory so watches can resume",
+  },
+  { name: "help", short: "h", type: "bool", help: "show this help" },
+];
+
+export function serverConfig(argv: string[], env = process.env): ServerConfig | undefined {
+  const { values } = parseFlags(serverFlags, argv, env);
+  if (values.help) return undefined;
+  return {
+    dataDir: values["data-dir"] as string,
+    bindAddress: values["bind-address"] as string,
+    httpsPort: values["https-listen-port"] as number,
+    token: values.token as string | undefined,
+    kubeconfigPath: values["write-kubeconfig"] as string,
+    nodeName: (values["node-name"] as string | undefined) ?? hostname(),
+    disableAgent: values["disable-agent"] as boolean,
+    tlsSans: values["tls-san"] as string[],
+    watchHistory: values["watch-history"] as number,
+  };
+}
+
+function machineAddresses(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (!a.internal) out.push(a.address);
+  return out;
+}
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: (msg: string) => void): Promise<RunningServer> {
+  const serverDir = join(config.dataDir, "server");
+  await mkdir(serverDir, { recursive: true, mode: 0o700 });
+  const local =
+    config.bindAddress === "0.0.0.0" || config.bindAddress === "::" ? "127.0.0.1" : config.bindAddress;
+  const creds = await ensureServerCredentials({
+    dataDir: config.dataDir,
+    sans: [
+      hostname(),
+      "localhost",
+      "127.0.0.1",
+      ...machineAddresses(),
+      config.bindAddress,
+      ...config.tlsSans,
+    ].filter((s) => s !== "0.0.0.0" && s !== "::"),
+    token: config.token,
+    kubeconfigPath: undefined,
+    kubeconfigServer: "",
+  }).catch((err) => {
+    throw new Error(`setting up credentials: ${(err as Error).message}`);
+  });
+  let store: Store;
+  try {
+    store = await openStore({
+      backend: "leveldb",
+      path: join(serverDir, "db"),
+      historyWindow: config.watchHistory,
+    });
+  } catch (err) {
+    throw new Error(`starting store: ${(err as Error).message}`);
+  }
+  let api: Awaited<ReturnType<typeof startApiServer>>;
+  try {
+    api = await startApiServer(
+      {
+        bindAddress: config.bindAddress,
+        port: config.httpsPort,
+        tls: { certPem: creds.pki.serverCertPem, keyPem: creds.pki.serverKeyPem },
+      },
+      {
+        store,
+        authenticate: (token) => creds.authenticator.authenticate(token),
+        openapi: { root: openapiV3Root, document: openapiV3Document },
+        log,
+      },
+    );
+  } catch (err) {
+    await store.close();
+    throw new Error(`starting API server: ${(err as Error).message}`);
+  }
+  // Written once the port is known (a test may ask for port 0).
+  await writeKubeconfig(config.kubeconfigPath, {
+    server: `https://${local}:${api.port}`,
+    caPem: creds.pki.caCertPem,
+    token: creds.adminToken,
+  });
+  return {
+    url: api.url,
+    stop: async () => {
+      await api.close();
+      await store.close();
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const config = serverConfig(argv);
+  if (!config) {
+    process.stdout.write(
+      `${usage("tsk server [FLAGS]", "Runs the control plane: store, API server, scheduler and controllers.", serverFlags)}\n`,
+    );
+    return 0;
+  }
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+  const started = Date.now();
+  const server = await startServer(config, log);
+  log(
+    `tsk server ready at ${server.url} in ${Date.now() - started} ms (kubeconfig ${config.kubeconfigPath}, data ${config.dataDir})`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log(`received ${sig}, shutting down`);
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await server.stop();
+  log("tsk server stopped");
+  return 0;
 }
