@@ -7,14 +7,17 @@ import { age, ageCol, arr, col, int, isDeleting, name, nameCol, str } from "./co
 import { doc } from "./descriptions";
 import type { Printer } from "./types";
 
-/** Upstream clips load balancer addresses to 16 bytes only in non-wide output; tables are wide. */
+/**
+ * Load balancer addresses, de-duplicated and sorted. Upstream clips them to 16 bytes only in
+ * non-wide output, and the API server always prints wide.
+ */
 function loadBalancerIngress(svc: any): string {
   const seen = new Set<string>();
   for (const i of arr(svc?.status?.loadBalancer?.ingress)) {
     if (i?.ip) seen.add(str(i.ip));
     else if (i?.hostname) seen.add(str(i.hostname));
   }
-  return [...seen].join(",");
+  return [...seen].sort().join(",");
 }
 
 /** getServiceExternalIP. */

@@ -64,9 +64,10 @@ function unescapeValue(s: string): string {
       continue;
     }
     if (c === "\\") inSlash = true;
-    else if (c === "," || c === "=")
-      throw new SelectorError(`invalid field selector: unescaped character in value: ${c}`);
-    else out += c;
+    else if (c === "," || c === "=") {
+      // Upstream formats the rune with %v, which prints its code point (61 for "=").
+      throw new SelectorError(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
+    } else out += c;
   }
   if (inSlash) throw new SelectorError("invalid field selector: invalid escape sequence: \\");
   return out;

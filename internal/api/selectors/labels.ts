@@ -245,10 +245,7 @@ class Parser {
           s.add("");
           return s;
         }
-        if (next === Tok.Comma) {
-          this.consume();
-          s.add("");
-        }
+        if (next === Tok.Comma) s.add("");
         continue;
       }
       throw new ParseError(`found '${lit}', expected: ',', or identifier`);

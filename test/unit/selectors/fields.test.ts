@@ -152,7 +152,11 @@ test("malformed field selectors are rejected with the API server's messages", ()
   );
   assert.is(
     err(() => parseFieldSelector("a=b=c")),
-    "invalid field selector: unescaped character in value: =",
+    "invalid field selector: unescaped character in value: 61",
+  );
+  assert.is(
+    err(() => parseFieldSelector("a=b,c=d,e")),
+    "invalid selector: 'a=b,c=d,e'; can't understand 'e'",
   );
   assert.is(
     err(() => parseFieldSelector("a=b\\x")),

@@ -41,6 +41,8 @@ test("an empty value matches only an empty label", () => {
   assert.not.ok(matchLabels(sel, {}));
   assert.equal(parseLabelSelector("env in (,a)").requirements[0].values, ["", "a"]);
   assert.equal(parseLabelSelector("env in ()").requirements[0].values, [""]);
+  assert.equal(parseLabelSelector("env in (a,,b)").requirements[0].values, ["", "a", "b"]);
+  assert.equal(parseLabelSelector("env in (a,,)").requirements[0].values, ["", "a"]);
 });
 
 test("the parsed selector prints in canonical form, requirements sorted by key, values sorted", () => {
