@@ -6,6 +6,7 @@
 //   node build/build.mjs                 everything
 //   node build/build.mjs --native-only   only native/ (npm run build:native)
 //   node build/build.mjs --native-dir D  take binding.gyp from D instead of native/
+//   node build/build.mjs --output F --entry E   another output / entry point (experiments)
 import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -31,6 +32,7 @@ async function main() {
       "native-only": { type: "boolean", default: false },
       "native-dir": { type: "string", default: join(root, "native") },
       output: { type: "string", default: join(root, "dist", "tsk") },
+      entry: { type: "string", default: join(root, "cmd", "tsk", "main.ts") },
     },
   });
   const all = Date.now();
@@ -58,6 +60,7 @@ async function main() {
   if (built?.monitor) native["tsk-monitor"] = built.monitor;
   const { files, manifests } = await bundle({
     root,
+    entry: resolve(values.entry),
     outfile: bundlePath,
     native,
     executables: ["tsk-monitor"],

@@ -121,7 +121,7 @@ function embedPlugin(root, files, manifests) {
  * Bundles the CLI into `outfile`. `native` maps embedded names to paths on disk;
  * `executables` lists the names written with their run bit.
  */
-export async function bundle({ root, outfile, native, executables }) {
+export async function bundle({ root, entry, outfile, native, executables }) {
   const files = {};
   for (const [name, path] of Object.entries(native)) {
     const bytes = readFileSync(path);
@@ -134,7 +134,7 @@ export async function bundle({ root, outfile, native, executables }) {
   }
   const manifests = readManifests(root);
   const result = await esbuild.build({
-    entryPoints: [join(root, "cmd", "tsk", "main.ts")],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: "node",

@@ -12,6 +12,7 @@ import {
   getDataDir,
   helperPath,
   isSingleExecutable,
+  loadEmbeddedModule,
   loadNativeAddon,
   setDataDir,
 } from "../embed";
@@ -352,6 +353,32 @@ async function levelSelfTest(): Promise<Check> {
   }
 }
 
+/** A CBOR round trip through cbor-x, with its native string decoder when this build carries it. */
+async function cborSelfTest(): Promise<Check> {
+  try {
+    const { encode, decode, isNativeAccelerationEnabled } = await import("cbor-x");
+    const value = { kind: "ConfigMap", data: { greeting: "grüß dich ✓", long: "x".repeat(200) }, n: 42 };
+    const back = decode(encode(value));
+    if (JSON.stringify(back) !== JSON.stringify(value)) throw new Error(`decoded ${JSON.stringify(back)}`);
+    let how = isNativeAccelerationEnabled ? "native string decoder" : "JavaScript decoder";
+    if (embeddedFileNames().includes("cbor-extract.node")) {
+      try {
+        loadEmbeddedModule("cbor-extract.node");
+        how = "native string decoder";
+      } catch (err) {
+        return {
+          name: "CBOR",
+          status: "warning",
+          detail: `round trip ok in JavaScript; native decoder: ${(err as Error).message}`,
+        };
+      }
+    }
+    return { name: "CBOR", status: "ok", detail: `round trip ok (${how})` };
+  } catch (err) {
+    return { name: "CBOR", status: "missing", detail: (err as Error).message };
+  }
+}
+
 function nativeSelfTest(): Check[] {
   const inside = isSingleExecutable();
   const carried = new Set(embeddedFileNames());
@@ -434,7 +461,7 @@ export async function run(argv: string[]): Promise<number> {
       title: isSingleExecutable()
         ? `tsk executable (native files under ${join(getDataDir(), "data")})`
         : "tsk (running from source)",
-      checks: [await levelSelfTest(), ...nativeSelfTest()],
+      checks: [await levelSelfTest(), await cborSelfTest(), ...nativeSelfTest()],
     },
   ];
   process.stdout.write(

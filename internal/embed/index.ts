@@ -20,7 +20,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { bundle, type EmbeddedBundle } from "./embedded";
 
 export const DEFAULT_DATA_DIR = "/var/lib/tsk";
@@ -71,7 +71,7 @@ export function unpack(name: string): string {
   }
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirs(dir);
     const fd = openSync(tmp, "wx", file.executable ? 0o755 : 0o644);
     try {
       let off = 0;
@@ -91,6 +91,26 @@ export function unpack(name: string): string {
     throw new Error(`unpacking ${name} to ${path}: ${(err as Error).message}`);
   }
   return path;
+}
+
+/**
+ * mkdir -p. Not fs.mkdirSync's `recursive`: Node 20 and 22 loop forever on some paths
+ * (e.g. under /proc) instead of failing.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o755 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || dirname(dir) === dir) throw err;
+    makeDirs(dirname(dir));
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+    } catch (again) {
+      if ((again as NodeJS.ErrnoException).code !== "EEXIST") throw again;
+    }
+  }
 }
 
 function requireBundle(): EmbeddedBundle {
