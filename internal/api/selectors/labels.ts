@@ -458,11 +458,15 @@ export function selectorFromLabelSelectorObject(obj: LabelSelectorObject | null 
   if (obj == null) return { requirements: [], nothing: true };
   const matchLabels = obj.matchLabels ?? {};
   const exprs = obj.matchExpressions ?? [];
+  // Stored objects passed schema validation; this only keeps a malformed one from crashing a caller.
+  if (typeof obj !== "object" || typeof matchLabels !== "object" || !Array.isArray(exprs)) {
+    throw new SelectorError("invalid label selector");
+  }
   const reqs: LabelRequirement[] = [];
   for (const [k, v] of Object.entries(matchLabels)) reqs.push(newRequirement(k, "=", [String(v)]));
   for (const e of exprs) {
     let op: LabelOperator;
-    switch (e.operator) {
+    switch (e?.operator) {
       case "In":
         op = "in";
         break;
@@ -476,9 +480,13 @@ export function selectorFromLabelSelectorObject(obj: LabelSelectorObject | null 
         op = "!";
         break;
       default:
-        throw new SelectorError(`${goQuote(String(e.operator))} is not a valid label selector operator`);
+        throw new SelectorError(
+          `${goQuote(String(e?.operator ?? ""))} is not a valid label selector operator`,
+        );
     }
-    reqs.push(newRequirement(e.key, op, [...(e.values ?? [])]));
+    const values: unknown = e.values ?? [];
+    if (!Array.isArray(values)) throw new SelectorError("invalid label selector");
+    reqs.push(newRequirement(String(e.key ?? ""), op, values.map(String)));
   }
   return { requirements: reqs.sort(byKey) };
 }
