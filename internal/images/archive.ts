@@ -63,6 +63,8 @@ export class Archive {
     const input = fs.createReadStream(path);
     const done = new Promise<void>((resolve, reject) => {
       ex.on("entry", (h, stream, next) => {
+        // A cut-off archive fails the entry stream too; the extractor reports the same error.
+        stream.on("error", () => undefined);
         const name = posix
           .normalize(h.name)
           .replace(/^(\.\/)+/, "")

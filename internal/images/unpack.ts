@@ -30,6 +30,8 @@ export async function applyLayer(tar: Readable, root: string): Promise<void> {
   const ex = extract();
   const done = new Promise<void>((resolve, reject) => {
     ex.on("entry", (header, stream, next) => {
+      // A cut-off layer fails the entry stream too; the extractor reports the same error.
+      stream.on("error", () => undefined);
       applier.entry(header, stream as unknown as Readable).then(
         () => next(),
         (err) => {
@@ -136,6 +138,7 @@ class LayerApplier {
         if (!st?.isDirectory()) fs.mkdirSync(path, 0o700);
         this.dirs.add(rel);
         this.dirMeta.set(rel, meta(h));
+        this.applyXattrs(h, path);
         break;
       }
       case "file":
