@@ -35,7 +35,7 @@ import {
 
 export { nodeRoles, nodeStatus } from "./core";
 export { podStatusCells } from "./pods";
-export type { Printer, TableColumnDefinition } from "./types";
+export type { Printer, TableColumnDefinition, TableRowCondition } from "./types";
 export { jobStatus } from "./workloads";
 export { defaultPrinter, formatCreatedAt };
 

@@ -5,7 +5,7 @@
 import { humanDuration, parseTimestamp } from "../duration";
 import { age, ageCol, arr, col, hasCondition, int, isDeleting, name, nameCol, str } from "./common";
 import { doc } from "./descriptions";
-import type { Printer } from "./types";
+import type { Printer, TableRowCondition } from "./types";
 
 /** node.NodeUnreachablePodReason: the node controller's reason for pods on a lost node. */
 const NODE_UNREACHABLE_POD_REASON = "NodeLost";
@@ -141,7 +141,18 @@ function readinessGates(pod: any): string {
   return `${trueCount}/${gates.length}`;
 }
 
+const SUCCEEDED: TableRowCondition[] = [
+  { type: "Completed", status: "True", reason: "Succeeded", message: "The pod has completed successfully." },
+];
+const FAILED: TableRowCondition[] = [
+  { type: "Completed", status: "True", reason: "Failed", message: "The pod failed." },
+];
+
 export const podPrinter: Printer = {
+  conditions(pod) {
+    const phase = pod?.status?.phase;
+    return phase === "Succeeded" ? SUCCEEDED : phase === "Failed" ? FAILED : undefined;
+  },
   columns: [
     nameCol(),
     col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),

@@ -12,9 +12,19 @@ export interface TableColumnDefinition {
   priority: number;
 }
 
+/** metav1.TableRowCondition. */
+export interface TableRowCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
 /** Prints one resource kind: its columns, and one row of cells per object. */
 export interface Printer {
   columns: TableColumnDefinition[];
   /** Cells in column order; `now` is the server clock (ms since the epoch) for Age cells. */
   row(obj: any, now: number): unknown[];
+  /** The row's `conditions`, where upstream sets them (a finished pod is "Completed"). */
+  conditions?(obj: any): TableRowCondition[] | undefined;
 }

@@ -318,4 +318,19 @@ test("wide cells: nominated node and readiness gates", () => {
   assert.equal(printer.row(p, NOW).slice(5), ["10.42.0.9", "<none>", "node-2", "1/2"]);
 });
 
+test("finished pods carry the Completed row condition a real server sends", () => {
+  assert.equal(printer.conditions?.(pod({}, { phase: "Succeeded" })), [
+    {
+      type: "Completed",
+      status: "True",
+      reason: "Succeeded",
+      message: "The pod has completed successfully.",
+    },
+  ]);
+  assert.equal(printer.conditions?.(pod({}, { phase: "Failed" })), [
+    { type: "Completed", status: "True", reason: "Failed", message: "The pod failed." },
+  ]);
+  assert.is(printer.conditions?.(pod({}, { phase: "Running" })), undefined);
+});
+
 test.run();
