@@ -16,6 +16,7 @@ import { Registry } from "./registry";
 import { KUBERNETES_SERVICE_IP, ServiceAllocator } from "./services";
 
 export { Registry } from "./registry";
+export { LocalClient } from "./local";
 export type { RequestContext, UserInfo } from "./context";
 export { systemContext } from "./context";
 export { ApiError, errors } from "./errors";

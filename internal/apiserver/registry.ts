@@ -209,7 +209,11 @@ export class Registry {
       // controllers and kubelets set it.
       delete obj.status;
     }
-    if (info.plural === "namespaces") obj.status = { phase: "Active" };
+    if (info.plural === "namespaces") {
+      // The namespace strategy: content is removed by the namespace controller before it goes.
+      obj.spec = { ...obj.spec, finalizers: ["kubernetes"] };
+      obj.status = { phase: "Active" };
+    }
     if (info.plural === "pods") obj.status = { phase: "Pending", qosClass: qosClass(obj) };
     this.admit(ctx, info, obj, "create");
     if (ctx.fieldManager)

@@ -3,7 +3,8 @@
 import { mkdir } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { startApiServer } from "../apiserver";
+import { LocalClient, startApiServer } from "../apiserver";
+import { startControllers } from "../controllers";
 import { openapiV3Document, openapiV3Root } from "../api/schema";
 import { ensureServerCredentials, writeKubeconfig } from "../pki";
 import { openStore } from "../store";
@@ -130,6 +131,16 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     await store.close();
     throw new Error(`starting API server: ${(err as Error).message}`);
   }
+  const stopControllers = new AbortController();
+  const controllers = startControllers(
+    new LocalClient(
+      api.registry,
+      { username: "system:kube-controller-manager", groups: ["system:masters", "system:authenticated"] },
+      "kube-controller-manager",
+    ),
+    stopControllers.signal,
+    log,
+  );
   // Written once the port is known (a test may ask for port 0).
   await writeKubeconfig(config.kubeconfigPath, {
     server: `https://${local}:${api.port}`,
@@ -139,6 +150,8 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
   return {
     url: api.url,
     stop: async () => {
+      stopControllers.abort();
+      await controllers;
       await api.close();
       await store.close();
     },
