@@ -214,8 +214,20 @@ test("tsk server answers /readyz over HTTPS with the kubeconfig's CA and token, 
     const kc = load(readFileSync(kubeconfig, "utf8")) as any;
     assert.match(kc.clusters[0].cluster.server, new RegExp(`^https://(127\\.0\\.0\\.1|localhost):${port}$`));
 
+    // The store's LevelDB binding was unpacked under the --data-dir, not the default /var/lib/tsk.
+    const unpacked = existsSync(join(data, "data"))
+      ? readdirSync(join(data, "data"), { recursive: true }).map(String)
+      : [];
+    assert.ok(
+      unpacked.some((p) => p.endsWith("/classic-level.node")),
+      `no classic-level.node under ${data}/data (found: ${unpacked.join(", ")})`,
+    );
+
     child.kill("SIGTERM");
-    const exit = await Promise.race([exited(child), new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000))]);
+    const exit = await Promise.race([
+      exited(child),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000)),
+    ]);
     assert.ok(exit, `tsk server did not exit within 15 s of SIGTERM; output:\n${output}`);
     assert.equal(exit, { code: 0, signal: null }, output);
   } finally {
