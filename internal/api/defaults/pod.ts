@@ -64,8 +64,9 @@ function defaultEnv(env: unknown): void {
 function defaultContainer(c: Obj, hostNetwork: boolean): void {
   setDefault(c, "terminationMessagePath", "/dev/termination-log");
   setDefault(c, "terminationMessagePolicy", "File");
-  if (c.imagePullPolicy === undefined && typeof c.image === "string")
-    c.imagePullPolicy = pullPolicyFor(c.image);
+  if (c.imagePullPolicy === undefined || c.imagePullPolicy === "") {
+    c.imagePullPolicy = pullPolicyFor(String(c.image ?? ""));
+  }
   for (const port of items(c.ports)) {
     setDefault(port, "protocol", "TCP");
     if (hostNetwork && port.hostPort === undefined) port.hostPort = port.containerPort;
