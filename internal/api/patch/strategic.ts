@@ -14,7 +14,7 @@
 // $setElementOrder) keep the patch's relative order, items only on the server keep
 // theirs, and the two are interleaved by their positions in the original list.
 
-import { badRequest, invalid, PatchError } from "./errors";
+import { badRequest, invalid, type PatchError } from "./errors";
 import { clone, deepEqual, goValue, has, isObject, jsonTypeName, setKey, type JsonObject } from "./json";
 import { parsePatchStrategy, type PatchMeta } from "./meta";
 
