@@ -62,11 +62,6 @@ export function decodeObject(key: string, buf: Buffer): KeyValue {
   };
 }
 
-/** Header of an object record without decoding its value (used at open to build the index). */
-export function objectRevisions(buf: Buffer): { createRevision: number; modRevision: number } {
-  return { createRevision: buf.readDoubleBE(0), modRevision: buf.readDoubleBE(8) };
-}
-
 export function logKey(revision: number): Buffer {
   const buf = Buffer.allocUnsafe(9);
   buf[0] = LOG;
@@ -157,4 +152,14 @@ export function decodeChange(revision: number, buf: Buffer): WatchEvent {
   if (kv) return prev ? { type: "put", revision, kv, prev } : { type: "put", revision, kv };
   if (!prev) throw new Error(`store: change-log entry ${revision} is a delete without the deleted value`);
   return { type: "delete", revision, key, prev };
+}
+
+/** What a change-log entry says about its key without its values (kept for old changes). */
+export function decodeChangeHead(buf: Buffer): { type: "put" | "delete"; key: string; existed: boolean } {
+  const keyLen = buf.readUInt32BE(2);
+  return {
+    type: buf[0] === 0 ? "put" : "delete",
+    existed: buf[1] === 1,
+    key: buf.toString("utf8", 6, 6 + keyLen),
+  };
 }

@@ -1,25 +1,22 @@
-// In-memory index of the live keys: their revisions by key (the writer checks
-// create-if-absent and compare-and-swap here without reading LevelDB) and the keys in
-// sorted order (a list counts the keys after its page by binary search).
+// In-memory index of the live keys: whether a key exists (the writer fails a create or
+// an update here without reading LevelDB), the revision of its last write when known
+// (0 for keys untouched since open; it finds the value among the events in memory), and
+// the keys in sorted order (a list counts the keys after its page by binary search).
 //
 // Order is JavaScript string order (UTF-16 code units), which equals LevelDB's byte
 // order of the UTF-8 keys for every key without characters beyond U+FFFF; Kubernetes
 // keys are ASCII.
 
-export interface KeyMeta {
-  createRevision: number;
-  modRevision: number;
-}
-
 export class KeyIndex {
-  private readonly meta = new Map<string, KeyMeta>();
+  private readonly meta = new Map<string, number>();
   private sorted: string[] = [];
 
   get size(): number {
     return this.meta.size;
   }
 
-  get(key: string): KeyMeta | undefined {
+  /** Revision of the key's last write: 0 if unknown, undefined if the key does not exist. */
+  modRevision(key: string): number | undefined {
     return this.meta.get(key);
   }
 
@@ -28,16 +25,21 @@ export class KeyIndex {
   }
 
   /** Loads keys that arrive in ascending order (the object records at open). */
-  appendSorted(key: string, meta: KeyMeta): void {
-    this.meta.set(key, meta);
+  appendSorted(key: string): void {
+    this.meta.set(key, 0);
     this.sorted.push(key);
+  }
+
+  /** Records the revision of a live key's last write (at open, from the events in memory). */
+  setModRevision(key: string, modRevision: number): void {
+    if (this.meta.has(key)) this.meta.set(key, modRevision);
   }
 
   /**
    * Applies one committed batch: `set` holds the keys written (new or updated),
    * `removed` the keys deleted. Few changes are spliced in; many are merged in one pass.
    */
-  apply(set: Map<string, KeyMeta>, removed: Set<string>): void {
+  apply(set: Map<string, number>, removed: Set<string>): void {
     const added: string[] = [];
     for (const [key, m] of set) {
       if (!this.meta.has(key)) added.push(key);

@@ -1,17 +1,18 @@
 // The LevelDB implementation of Store.
 //
 // Writes: one ordered writer. Operations queue up; the writer takes everything queued,
-// checks each operation in order against the index (plus the earlier operations of
-// the same batch), gives each success the next revision, and commits the object
-// records, their change-log entries and the revision counter as one LevelDB batch with
-// sync: true. Everything that queues while that fsync is in flight goes into the next
-// batch (group commit). Promises settle only once their batch is durable; failed checks
-// settle then too, since they may depend on earlier writes of the same batch.
+// checks each operation in order against the current state (plus the earlier
+// operations of the same batch), gives each success the next revision, and commits the
+// object records, their change-log entries and the revision counter as one LevelDB
+// batch with sync: true. Everything that queues while that fsync is in flight goes into
+// the next batch (group commit). Promises settle only once their batch is durable;
+// failed checks settle then too, since they may depend on earlier writes of the batch.
 //
-// History: the change log on disk and the in-memory window hold the same last
-// `historyWindow` revisions. Each batch deletes the log entries that fall out of the
-// window, so the log never grows beyond it; compact(rev) drops earlier. At open the
-// window is reloaded from the log, so watches resume across restarts.
+// History: the change log on disk holds the last `historyWindow` revisions (plus, for
+// one batch, the ones that just left it: deletes lag a batch so that a reader that took
+// a snapshot during a write still finds every change of the window). compact(rev) drops
+// earlier. So the log never grows beyond the window, and at open the window is
+// reloaded from it: watches resume across restarts.
 //
 // Consistent paging: a list reads a LevelDB snapshot taken between two batches, so it
 // sees exactly revision S. A list at an older revision R (a continuation) reads that
@@ -22,11 +23,10 @@ import { mkdirSync } from "node:fs";
 import { Level } from "level";
 import {
   decodeChange,
+  decodeChangeHead,
   decodeNumber,
   decodeObject,
-  encodeChange,
   encodeNumber,
-  encodeObject,
   LOG_RANGE,
   logKey,
   logRevision,
@@ -34,11 +34,11 @@ import {
   META_REVISION,
   objectKey,
   objectRange,
-  objectRevisions,
   userKey,
 } from "./codec";
-import { eventKey, History } from "./history";
-import { KeyIndex, type KeyMeta } from "./keyindex";
+import { type Change, eventKey, History, type PastState } from "./history";
+import { KeyIndex } from "./keyindex";
+import { type BatchOp, planBatch, type WriteOp } from "./plan";
 import {
   type KeyValue,
   type ListOptions,
@@ -50,16 +50,10 @@ import {
   type WatchEvent,
   type Watcher,
 } from "./types";
+import { StoreWatcher } from "./watcher";
 
 type DB = Level<Buffer, Buffer>;
-
-type BatchOp = { type: "put"; key: Buffer; value: Buffer } | { type: "del"; key: Buffer };
-
-type WriteOp =
-  | { kind: "create"; key: string; value: Uint8Array }
-  | { kind: "update"; key: string; value: Uint8Array; expected?: number }
-  | { kind: "delete"; key: string; expected?: number }
-  | { kind: "compact"; revision: number };
+type Snapshot = ReturnType<DB["snapshot"]>;
 
 interface Pending {
   op: WriteOp;
@@ -68,13 +62,22 @@ interface Pending {
 }
 
 const DEFAULT_WINDOW = 10_000;
+const DEFAULT_CACHE_BYTES = 4 << 20;
 /** Upper bound of operations in one batch, to bound the memory of a burst. */
 const MAX_BATCH = 4096;
+/** Bytes an iterator fetches per trip to LevelDB's thread: a 10,000-object list takes a few trips. */
+const ITERATOR_BYTES = 1 << 20;
 
 export async function openLevelStore(config: StoreConfig): Promise<Store> {
   const window = config.historyWindow ?? DEFAULT_WINDOW;
   if (!Number.isInteger(window) || window < 1) {
     throw new Error(`store: historyWindow must be a positive integer, got ${config.historyWindow}`);
+  }
+  const cacheBytes = config.historyCacheBytes ?? DEFAULT_CACHE_BYTES;
+  if (!Number.isInteger(cacheBytes) || cacheBytes < 0) {
+    throw new Error(
+      `store: historyCacheBytes must be a non-negative integer, got ${config.historyCacheBytes}`,
+    );
   }
   mkdirSync(config.path, { recursive: true });
   const db: DB = new Level<Buffer, Buffer>(config.path, { keyEncoding: "buffer", valueEncoding: "buffer" });
@@ -87,7 +90,7 @@ export async function openLevelStore(config: StoreConfig): Promise<Store> {
     });
   }
   try {
-    const store = new LevelStore(db, window);
+    const store = new LevelStore(db, window, cacheBytes);
     await store.load();
     return store;
   } catch (err) {
@@ -96,54 +99,13 @@ export async function openLevelStore(config: StoreConfig): Promise<Store> {
   }
 }
 
-class WatcherImpl implements Watcher {
-  /** Highest revision handed to this watcher (queued or delivered). */
-  sent: number;
-  private queue: WatchEvent[] = [];
-  private scheduled = false;
-  cancelled = false;
-
-  constructor(
-    readonly prefix: string,
-    sent: number,
-    private readonly onEvents: (events: WatchEvent[]) => void,
-    private readonly onCancel: (w: WatcherImpl) => void,
-  ) {
-    this.sent = sent;
-  }
-
-  /** Queues events and delivers them in a microtask, so replay and live stay in order. */
-  enqueue(events: WatchEvent[]): void {
-    if (this.cancelled) return;
-    // Skips what was already handed over: a watch started between a batch's apply and its dispatch.
-    const before = this.queue.length;
-    for (const ev of events) if (ev.revision > this.sent) this.queue.push(ev);
-    if (this.queue.length === before) return;
-    this.sent = this.queue[this.queue.length - 1].revision;
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      const batch = this.queue;
-      this.queue = [];
-      if (this.cancelled || batch.length === 0) return;
-      this.onEvents(batch);
-    });
-  }
-
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    this.queue = [];
-    this.onCancel(this);
-  }
-}
-
 class LevelStore implements Store {
   private rev = 0;
   private readonly index = new KeyIndex();
-  private history = new History(1);
-  private readonly watchers = new Set<WatcherImpl>();
+  private history: History;
+  /** Lowest revision whose log entry may still be on disk. */
+  private logStart = 1;
+  private readonly watchers = new Set<StoreWatcher>();
   private queue: Pending[] = [];
   private writing = false;
   /** True from the moment a batch is handed to LevelDB until its state is applied. */
@@ -156,7 +118,10 @@ class LevelStore implements Store {
   constructor(
     private readonly db: DB,
     private readonly window: number,
-  ) {}
+    private readonly cacheBytes: number,
+  ) {
+    this.history = new History(1, cacheBytes);
+  }
 
   get revision(): number {
     return this.rev;
@@ -172,40 +137,58 @@ class LevelStore implements Store {
     let rev = decodeNumber(revBuf);
     const compacted = decodeNumber(compactedBuf);
 
-    for await (const [k, v] of this.db.iterator({ ...objectRange(""), keyEncoding: "buffer" })) {
-      const meta = objectRevisions(v);
-      this.index.appendSorted(userKey(k), meta);
-      if (meta.modRevision > rev) rev = meta.modRevision;
+    for await (const k of this.db.keys({ ...objectRange(""), highWaterMarkBytes: ITERATOR_BYTES })) {
+      this.index.appendSorted(userKey(k));
     }
 
-    // The log holds a dense run of revisions ending at `rev`; keep the last `window`.
+    // Newest first: the dense run of revisions ending at `rev`, whole events for the
+    // newest `cacheBytes`, metadata only before.
     const first = Math.max(compacted, rev - this.window + 1, 1);
-    const events: WatchEvent[] = [];
-    for await (const [k, v] of this.db.iterator({ gte: logKey(first), lt: LOG_RANGE.lt })) {
+    const newest: Array<{ ev?: WatchEvent; head: Omit<Change, "event">; size: number }> = [];
+    let cached = 0;
+    const it = this.db.iterator({
+      gte: logKey(first),
+      lt: LOG_RANGE.lt,
+      reverse: true,
+      highWaterMarkBytes: ITERATOR_BYTES,
+    });
+    for await (const [k, v] of it) {
       const r = logRevision(k);
-      if (events.length > 0 && r !== events[events.length - 1].revision + 1) events.length = 0; // a gap: keep the run after it
-      events.push(decodeChange(r, v));
+      if (newest.length === 0 && r > rev) rev = r; // a counter behind its log: trust the log
+      if (r !== (newest.length === 0 ? rev : newest[newest.length - 1].head.revision - 1)) break;
+      const head = { revision: r, ...decodeChangeHead(v) };
+      if (cached + v.length <= this.cacheBytes) {
+        cached += v.length;
+        newest.push({ ev: decodeChange(r, v), head, size: v.length });
+      } else {
+        newest.push({ head, size: 0 });
+        cached = Number.POSITIVE_INFINITY; // everything older stays on disk
+      }
     }
-    if (events.length > 0 && events[events.length - 1].revision > rev)
-      rev = events[events.length - 1].revision;
-    while (events.length > 0 && events[events.length - 1].revision !== rev) events.pop();
+    newest.reverse();
 
     this.rev = rev;
-    const start = events.length > 0 ? events[0].revision : rev + 1;
-    this.history = new History(start);
-    for (const ev of events) this.history.push(shareValues(ev, this.history));
-    // Entries before the window (a smaller window than last time, an interrupted compaction).
+    const start = newest.length > 0 ? newest[0].head.revision : rev + 1;
+    this.history = new History(start, this.cacheBytes);
+    for (const { ev, head, size } of newest) {
+      if (!ev) this.history.pushCold(head);
+      else {
+        this.history.push(ev, size);
+        if (ev.type === "put") this.index.setModRevision(ev.kv.key, ev.revision);
+      }
+    }
+    // Entries before the window: a smaller window than last time, an interrupted compaction.
     await this.db.clear({ gte: LOG_RANGE.gte, lt: logKey(start) });
+    this.logStart = start;
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
     checkKey(key);
     this.checkOpen();
-    const meta = this.index.get(key);
-    if (meta) {
-      const ev = this.history.at(meta.modRevision);
-      if (ev?.type === "put" && ev.kv.key === key) return ev.kv;
-    }
+    const mod = this.index.modRevision(key);
+    if (mod === undefined && !this.inFlight) return undefined;
+    const ev = mod ? this.history.event(mod) : undefined;
+    if (ev?.type === "put" && ev.kv.key === key) return ev.kv;
     try {
       const buf = await this.db.get(objectKey(key));
       return buf === undefined ? undefined : decodeObject(key, buf);
@@ -227,11 +210,8 @@ class LevelStore implements Store {
       const snapRev = this.rev;
       const revision = at === undefined || at > snapRev ? snapRev : at;
       this.checkRevision(revision, prefix);
-      // State as of `revision` of the keys changed since, sorted by key.
-      const undo = [...this.history.stateAt(revision, snapRev, prefix)]
-        .filter(([k]) => opts.after === undefined || k > opts.after)
-        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      const undone = new Map(undo);
+      const undo = await this.pastStates(revision, snapRev, prefix, opts.after, snapshot);
+      const undone = new Set(undo.map(([k]) => k));
 
       const range = objectRange(prefix);
       const it = this.db.iterator({
@@ -240,6 +220,7 @@ class LevelStore implements Store {
           : { gte: range.gte }),
         lt: range.lt,
         snapshot,
+        highWaterMarkBytes: ITERATOR_BYTES,
       });
       const kvs: KeyValue[] = [];
       let u = 0;
@@ -255,7 +236,7 @@ class LevelStore implements Store {
               if (kv) kvs.push(kv);
             }
             if (full()) break;
-            if (undone.has(key)) continue; // emitted from `undo` in order
+            if (undone.has(key)) continue; // its state then comes from `undo`, in order
             kvs.push(decodeObject(key, v));
           }
         }
@@ -301,7 +282,12 @@ class LevelStore implements Store {
     return this.enqueue({ kind: "delete", key, expected: expectedModRevision }) as Promise<KeyValue>;
   }
 
-  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void): Watcher {
+  watch(
+    prefix: string,
+    fromRevision: number,
+    onEvents: (events: WatchEvent[]) => void,
+    onError?: (err: Error) => void,
+  ): Watcher {
     if (typeof prefix !== "string") throw new TypeError("store watch: prefix must be a string");
     if (!Number.isInteger(fromRevision) || fromRevision < 0) {
       throw new TypeError(`store watch: bad fromRevision ${fromRevision}`);
@@ -313,10 +299,36 @@ class LevelStore implements Store {
         `watch of "${prefix}" from revision ${fromRevision}: history starts at ${this.history.start}`,
       );
     }
-    const w = new WatcherImpl(prefix, fromRevision, onEvents, (x) => this.watchers.delete(x));
+    const w = new StoreWatcher(prefix, fromRevision, onEvents, (x) => this.watchers.delete(x));
     this.watchers.add(w);
-    w.enqueue(this.history.since(fromRevision, prefix));
-    if (w.sent < this.rev) w.sent = Math.max(fromRevision, this.rev);
+    const { cold, hot } = this.history.since(fromRevision, prefix);
+    if (cold.length === 0) {
+      w.enqueue(hot);
+      w.skipTo(this.rev);
+      return w;
+    }
+    // Older events come from the log. Deletes lag a batch, so every entry of the window
+    // is in a snapshot taken now, even during a write.
+    w.hold(this.rev);
+    const snapshot = this.db.snapshot();
+    this.db
+      .getMany(cold.map(logKey), { snapshot })
+      .then((bufs) =>
+        bufs.map((buf, i) => {
+          if (!buf) throw new Error(`store: change-log entry ${cold[i]} is missing`);
+          return decodeChange(cold[i], buf);
+        }),
+      )
+      .then(
+        (replay) => w.release(replay.concat(hot)),
+        (err) => {
+          w.cancel();
+          const e = this.readError(err);
+          if (onError) onError(e);
+          else process.emitWarning(`store watch of "${prefix}" ended: ${e.message}`);
+        },
+      )
+      .finally(() => snapshot.close());
     return w;
   }
 
@@ -340,6 +352,7 @@ class LevelStore implements Store {
       oldestRevision: this.history.start,
       keys: this.index.size,
       historyEvents: this.history.length,
+      historyCachedBytes: this.history.cachedBytes,
       watchers: this.watchers.size,
       ...this.counters,
     };
@@ -379,89 +392,58 @@ class LevelStore implements Store {
     }
   }
 
-  private async commit(batch: Pending[]): Promise<void> {
-    // Current state of the batch's keys: the index says whether a key exists; its value
-    // comes from the window when its last write is still there, else from LevelDB.
+  /** Current key-values of the keys a batch touches: from the events in memory, else LevelDB. */
+  private async currentState(batch: Pending[]): Promise<Map<string, KeyValue | null>> {
     const state = new Map<string, KeyValue | null>();
     const toRead: string[] = [];
     for (const { op } of batch) {
       if (op.kind === "compact" || state.has(op.key)) continue;
-      const meta = this.index.get(op.key);
-      const ev = meta && this.history.at(meta.modRevision);
-      if (!meta) state.set(op.key, null);
+      const mod = this.index.modRevision(op.key);
+      const ev = mod ? this.history.event(mod) : undefined;
+      if (mod === undefined) state.set(op.key, null);
       else if (ev?.type === "put" && ev.kv.key === op.key) state.set(op.key, ev.kv);
       else {
         state.set(op.key, null);
         toRead.push(op.key);
       }
     }
-    if (toRead.length > 0) {
-      let bufs: (Buffer | undefined)[];
-      try {
-        bufs = await this.db.getMany(toRead.map(objectKey));
-      } catch (err) {
-        for (const p of batch) p.reject(this.readError(err));
-        return;
-      }
-      toRead.forEach((key, i) => {
-        const buf = bufs[i];
-        if (buf === undefined) throw new Error(`store: the index has ${key} but LevelDB does not`);
-        state.set(key, decodeObject(key, buf));
-      });
-    }
+    if (toRead.length === 0) return state;
+    const bufs = await this.db.getMany(toRead.map(objectKey));
+    toRead.forEach((key, i) => {
+      const buf = bufs[i];
+      if (buf === undefined) throw new Error(`store: the index has ${key} but LevelDB does not`);
+      state.set(key, decodeObject(key, buf));
+    });
+    return state;
+  }
 
-    const ops: BatchOp[] = [];
-    const events: WatchEvent[] = [];
-    const outcomes: Array<{ kv?: KeyValue; err?: Error }> = [];
-    let rev = this.rev;
-    let compactTo = 0;
-    for (const { op } of batch) {
-      if (op.kind === "compact") {
-        compactTo = Math.max(compactTo, Math.min(op.revision, rev));
-        outcomes.push({});
-        continue;
-      }
-      const cur = state.get(op.key) ?? null;
-      const err = checkWrite(op, cur);
-      if (err) {
-        outcomes.push({ err });
-        continue;
-      }
-      rev++;
-      let ev: WatchEvent;
-      if (op.kind === "delete") {
-        ev = { type: "delete", revision: rev, key: op.key, prev: cur! };
-        ops.push({ type: "del", key: objectKey(op.key) });
-        state.set(op.key, null);
-        outcomes.push({ kv: cur! });
-      } else {
-        const kv: KeyValue = {
-          key: op.key,
-          value: op.value,
-          createRevision: cur ? cur.createRevision : rev,
-          modRevision: rev,
-        };
-        ev = cur ? { type: "put", revision: rev, kv, prev: cur } : { type: "put", revision: rev, kv };
-        ops.push({ type: "put", key: objectKey(op.key), value: encodeObject(kv) });
-        state.set(op.key, kv);
-        outcomes.push({ kv });
-      }
-      ops.push({ type: "put", key: logKey(rev), value: encodeChange(ev) });
-      events.push(ev);
+  private async commit(batch: Pending[]): Promise<void> {
+    let state: Map<string, KeyValue | null>;
+    try {
+      state = await this.currentState(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(this.readError(err));
+      return;
     }
+    const plan = planBatch(
+      batch.map((p) => p.op),
+      state,
+      this.rev,
+    );
+    const { ops, events, revision } = plan;
 
-    // History kept after this batch: the last `window` revisions, and none before a compaction.
-    const newStart = Math.max(this.history.start, rev - this.window + 1, compactTo);
+    // History kept after this batch: the last `window` revisions, none before a compaction.
+    const newStart = Math.max(this.history.start, revision - this.window + 1, plan.compactTo);
     if (events.length > 0 || newStart > this.history.start) {
-      ops.push({ type: "put", key: META_REVISION, value: encodeNumber(rev) });
-      if (compactTo > 0) ops.push({ type: "put", key: META_COMPACTED, value: encodeNumber(newStart) });
-      // Drop log entries leaving the window one by one; a big jump (compaction) by range below.
-      const rangeDelete = newStart - this.history.start > MAX_BATCH;
-      if (!rangeDelete)
-        for (let r = this.history.start; r < newStart; r++) ops.push({ type: "del", key: logKey(r) });
+      ops.push({ type: "put", key: META_REVISION, value: encodeNumber(revision) });
+      if (plan.compactTo > 0) ops.push({ type: "put", key: META_COMPACTED, value: encodeNumber(newStart) });
+      // Log entries that left the window before this batch (see the top of the file).
+      const dropTo = this.history.start;
+      const dropInBatch = dropTo - this.logStart <= MAX_BATCH;
+      if (dropInBatch) for (let r = this.logStart; r < dropTo; r++) ops.push({ type: "del", key: logKey(r) });
       try {
         this.inFlight = true;
-        await this.db.batch(ops, { sync: true });
+        await this.db.batch(ops as BatchOp[], { sync: true });
       } catch (err) {
         this.inFlight = false;
         this.serveSnapshots();
@@ -469,22 +451,28 @@ class LevelStore implements Store {
         for (const p of batch) p.reject(e);
         return;
       }
+      if (dropInBatch) this.logStart = dropTo;
       this.counters.batches++;
       this.counters.writes += events.length;
       this.counters.largestBatch = Math.max(this.counters.largestBatch, events.length);
-      this.apply(events, rev, newStart);
+      this.apply(events, revision, newStart);
       this.inFlight = false;
       this.serveSnapshots();
-      if (rangeDelete) {
-        // Entries below the recorded start are ignored at open, so this need not be atomic.
-        await this.db.clear({ gte: LOG_RANGE.gte, lt: logKey(newStart) }).catch((err: Error) => {
-          process.emitWarning(`store: dropping compacted log entries: ${err.message}`);
-        });
+      if (plan.compactTo > 0 || this.history.start - this.logStart > MAX_BATCH) {
+        // After apply, so every reader either holds an older snapshot or needs nothing below
+        // the new start. Entries below the recorded start are ignored at open: not atomic is fine.
+        const to = this.history.start;
+        await this.db.clear({ gte: logKey(this.logStart), lt: logKey(to) }).then(
+          () => {
+            this.logStart = to;
+          },
+          (err: Error) => process.emitWarning(`store: dropping old change-log entries: ${err.message}`),
+        );
       }
     }
 
     batch.forEach((p, i) => {
-      const o = outcomes[i];
+      const o = plan.outcomes[i];
       if (o.err) p.reject(o.err);
       else p.resolve(o.kv);
     });
@@ -493,12 +481,12 @@ class LevelStore implements Store {
 
   /** Makes a durable batch visible: index, revision, history. */
   private apply(events: WatchEvent[], rev: number, newStart: number): void {
-    const set = new Map<string, KeyMeta>();
+    const set = new Map<string, number>();
     const removed = new Set<string>();
     for (const ev of events) {
       this.history.push(ev);
       if (ev.type === "put") {
-        set.set(ev.kv.key, { createRevision: ev.kv.createRevision, modRevision: ev.kv.modRevision });
+        set.set(ev.kv.key, ev.kv.modRevision);
         removed.delete(ev.kv.key);
       } else {
         set.delete(ev.key);
@@ -521,7 +509,7 @@ class LevelStore implements Store {
   // --- reads ---
 
   /** A LevelDB snapshot that holds exactly revision this.rev (taken between batches). */
-  private async snapshot() {
+  private async snapshot(): Promise<Snapshot> {
     if (this.inFlight) await new Promise<void>((resolve) => this.snapshotWaiters.push(resolve));
     this.checkOpen();
     return this.db.snapshot();
@@ -531,12 +519,45 @@ class LevelStore implements Store {
     for (const wake of this.snapshotWaiters.splice(0)) wake();
   }
 
+  /**
+   * The keys under `prefix` (after `after`) changed in (revision, upTo], sorted, each
+   * with its key-value as of `revision` (null if it did not exist then). Values no
+   * longer in memory are read from the log entries of the changes that replaced them.
+   */
+  private async pastStates(
+    revision: number,
+    upTo: number,
+    prefix: string,
+    after: string | undefined,
+    snapshot: Snapshot,
+  ): Promise<Array<[string, KeyValue | null]>> {
+    if (revision >= upTo) return [];
+    const states: Array<[string, PastState]> = [];
+    for (const entry of this.history.stateAt(revision, upTo, prefix)) {
+      if (after === undefined || entry[0] > after) states.push(entry);
+    }
+    states.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const missing = states.filter(([, s]) => s.existed && !s.kv);
+    if (missing.length > 0) {
+      const bufs = await this.db.getMany(
+        missing.map(([, s]) => logKey(s.changedAt)),
+        { snapshot },
+      );
+      missing.forEach(([key, s], i) => {
+        const buf = bufs[i];
+        if (!buf) throw new Error(`store: change-log entry ${s.changedAt} of ${key} is missing`);
+        s.kv = decodeChange(s.changedAt, buf).prev;
+      });
+    }
+    return states.map(([key, s]) => [key, s.existed ? s.kv! : null]);
+  }
+
   /** Keys under `prefix` after `after` as of `revision`: the index now, minus the changes since. */
   private countAt(revision: number, prefix: string, after: string): number {
     let n = this.index.countAfter(prefix, after);
     for (const [key, then] of this.history.stateAt(revision, this.rev, prefix)) {
       if (key <= after) continue;
-      n += (then ? 1 : 0) - (this.index.has(key) ? 1 : 0);
+      n += (then.existed ? 1 : 0) - (this.index.has(key) ? 1 : 0);
     }
     return n;
   }
@@ -566,31 +587,6 @@ class LevelStore implements Store {
     }
     return err as Error;
   }
-}
-
-function checkWrite(op: WriteOp, cur: KeyValue | null): StoreError | undefined {
-  if (op.kind === "compact") return undefined;
-  if (op.kind === "create") {
-    if (cur) return new StoreError("AlreadyExists", `${op.key} already exists`, cur);
-    return undefined;
-  }
-  if (!cur) return new StoreError("NotFound", `${op.key} not found`);
-  if (op.expected !== undefined && op.expected !== cur.modRevision) {
-    return new StoreError(
-      "Conflict",
-      `${op.key} was modified: expected revision ${op.expected}, current ${cur.modRevision}`,
-      cur,
-    );
-  }
-  return undefined;
-}
-
-/** Reloaded events share the previous value with the event that wrote it, as live ones do. */
-function shareValues(ev: WatchEvent, history: History): WatchEvent {
-  if (!ev.prev) return ev;
-  const before = history.at(ev.prev.modRevision);
-  if (before?.type !== "put" || before.kv.key !== eventKey(ev)) return ev;
-  return { ...ev, prev: before.kv };
 }
 
 function checkKey(key: string): void {

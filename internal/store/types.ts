@@ -55,7 +55,13 @@ export interface Store {
    * then live changes as they become durable. Throws StoreError TooOld when
    * fromRevision < oldestRevision - 1 (the history is gone; the caller must relist).
    */
-  watch(prefix: string, fromRevision: number, onEvents: (events: WatchEvent[]) => void): Watcher;
+  watch(
+    prefix: string,
+    fromRevision: number,
+    onEvents: (events: WatchEvent[]) => void,
+    /** Called, after which no more events come, if replaying history fails (e.g. the store closed meanwhile). */
+    onError?: (err: Error) => void,
+  ): Watcher;
   /** Drops history older than `revision` (watch and paging before it become TooOld). */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;
@@ -68,8 +74,10 @@ export interface StoreStats {
   oldestRevision: number;
   /** Live keys. */
   keys: number;
-  /** Changes held in memory for watches. */
+  /** Changes in the history window. */
   historyEvents: number;
+  /** Bytes of values of the window's changes held in memory. */
+  historyCachedBytes: number;
   watchers: number;
   /** Successful writes since open. */
   writes: number;
@@ -97,6 +105,11 @@ export interface StoreConfig {
   backend: "leveldb";
   /** LevelDB directory, e.g. <data-dir>/server/db */
   path: string;
-  /** How many recent changes are kept in memory for watches (default 10000). */
+  /** How many recent changes are kept for watches and paging (default 10000). */
   historyWindow?: number;
+  /**
+   * Bytes of values of the newest changes kept in memory (default 4 MiB); older changes
+   * of the window are read back from disk when a watch replays them.
+   */
+  historyCacheBytes?: number;
 }
