@@ -9,7 +9,7 @@
 //    JavaScript fallback when it cannot be loaded.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { dirname, join, sep } from "node:path";
 import * as esbuild from "esbuild";
 
@@ -153,5 +153,15 @@ export async function bundle({ root, entry, outfile, native, executables }) {
     if (input.endsWith(".node") && !input.startsWith("tsk-embed-file:"))
       throw new Error(`unhandled native file in the bundle: ${input}`);
   }
+  // The executable's `require` reaches Node's built-in modules only; anything else left
+  // in the bundle must sit in a try/catch of an optional dependency (ws's bufferutil, say).
+  const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  const leftover = new Set();
+  for (const m of readFileSync(outfile, "utf8").matchAll(/\brequire\("([^"]+)"\)/g))
+    if (!builtins.has(m[1])) leftover.add(m[1]);
+  if (leftover.size)
+    console.log(
+      `build: note: not bundled, so unavailable in the executable (must be optional): ${[...leftover].join(", ")}`,
+    );
   return { files, manifests, metafile: result.metafile };
 }
