@@ -201,6 +201,25 @@ export interface CgroupLayout {
   enabled: Set<string>;
 }
 
+// Controller names a v1 mount can carry in its options (besides name=... hierarchies),
+// for kernels whose /proc/cgroups is gone.
+const V1_CONTROLLERS = new Set([
+  "cpu",
+  "cpuacct",
+  "cpuset",
+  "memory",
+  "devices",
+  "freezer",
+  "net_cls",
+  "blkio",
+  "perf_event",
+  "net_prio",
+  "hugetlb",
+  "pids",
+  "rdma",
+  "misc",
+]);
+
 /** Parses /proc/self/mountinfo, /proc/cgroups and the cgroup2 root's cgroup.controllers. */
 export function parseCgroupLayout(
   mountinfo: string,
@@ -221,7 +240,8 @@ export function parseCgroupLayout(
     const mountPoint = line.slice(0, sep).split(" ")[4]?.replace(/\\040/g, " ");
     const [fstype, , superOpts = ""] = line.slice(sep + 3).split(" ");
     if (fstype === "cgroup") {
-      for (const opt of superOpts.split(",")) if (enabled.has(opt) && !v1.has(opt)) v1.set(opt, mountPoint);
+      for (const opt of superOpts.split(","))
+        if ((enabled.has(opt) || V1_CONTROLLERS.has(opt)) && !v1.has(opt)) v1.set(opt, mountPoint);
     } else if (fstype === "cgroup2" && !v2) {
       const controllers = (readControllers(mountPoint) ?? "").split(/\s+/).filter(Boolean);
       v2 = { mount: mountPoint, controllers };
