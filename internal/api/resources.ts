@@ -158,7 +158,22 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r("coordination.k8s.io", "v1", "Lease", "leases", true),
   r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, { hasSpec: false }),
   r("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, { shortNames: ["sc"], hasSpec: false }),
-  r("events.k8s.io", "v1", "Event", "events", true, { shortNames: ["ev"], hasSpec: false }),
+  r("events.k8s.io", "v1", "Event", "events", true, {
+    shortNames: ["ev"],
+    hasSpec: false,
+    selectableFields: [
+      "regarding.kind",
+      "regarding.namespace",
+      "regarding.name",
+      "regarding.uid",
+      "regarding.apiVersion",
+      "regarding.resourceVersion",
+      "regarding.fieldPath",
+      "reason",
+      "reportingController",
+      "type",
+    ],
+  }),
 ];
 
 /** "v1" for the core group, "apps/v1" otherwise. */

@@ -244,17 +244,14 @@ async function handleResource(
           metadata: listMeta(list),
           items: list.items.map(toPartialMetadata),
         });
-      return sendJson(
-        res,
-        200,
-        {
-          kind: `${info.kind}List`,
-          apiVersion: groupVersion(info),
-          metadata: listMeta(list),
-          items: list.items,
-        },
-        ctx.warnings,
-      );
+      // Stored objects are decoded once and their JSON kept, so a list is mostly concatenation.
+      const head = JSON.stringify({
+        kind: `${info.kind}List`,
+        apiVersion: groupVersion(info),
+        metadata: listMeta(list),
+      });
+      const body = `${head.slice(0, -1)},"items":[${list.items.map(jsonOf).join(",")}]}`;
+      return sendRaw(res, 200, body, "application/json", ctx.warnings);
     }
     case "watch":
       return serveWatch(deps, req, res, r, q, tableOpts);
@@ -577,6 +574,18 @@ function sendObject(
     );
   if (t.partial) return sendJson(res, code, toPartialMetadata(obj), ctx.warnings);
   sendJson(res, code, obj, ctx.warnings);
+}
+
+const jsonCache = new WeakMap<object, string>();
+
+/** JSON of a shared, read-only stored object, computed once per object. */
+function jsonOf(obj: KObject): string {
+  let s = jsonCache.get(obj);
+  if (s === undefined) {
+    s = JSON.stringify(obj);
+    jsonCache.set(obj, s);
+  }
+  return s;
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {

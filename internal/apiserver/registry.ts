@@ -53,6 +53,7 @@ export interface ListOptions extends ListFilter {
 }
 
 export interface ListResult {
+  /** Read-only objects shared with the decode cache: copy before changing. */
   items: KObject[];
   resourceVersion: string;
   continue?: string;
@@ -153,7 +154,8 @@ export class Registry {
         const kv = page.kvs[i];
         lastKey = kv.key;
         const obj = decodeObject(kv);
-        if (!match || match(obj)) items.push(withTypeMeta(info, structuredClone(obj)));
+        // Shared, read-only: callers serialise or cache them and copy before changing.
+        if (!match || match(obj)) items.push(withTypeMeta(info, obj));
         if (limit && items.length >= limit) {
           i++;
           break;

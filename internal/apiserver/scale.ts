@@ -1,7 +1,7 @@
 // The scale subresource: an autoscaling/v1 Scale view of spec.replicas, used by
 // `kubectl scale` and autoscalers.
 import type { ResourceInfo } from "../api/resources";
-import { formatLabelSelector } from "../api/selectors";
+import { labelSelectorObjectString } from "../api/selectors";
 import type { RequestContext } from "./context";
 import { errors } from "./errors";
 import type { KObject } from "./objects";
@@ -23,7 +23,7 @@ export function scaleOf(info: ResourceInfo, obj: KObject): KObject {
     spec: { replicas: obj.spec?.replicas ?? 0 },
     status: {
       replicas: obj.status?.replicas ?? 0,
-      ...(obj.spec?.selector ? { selector: formatLabelSelector(obj.spec.selector) } : {}),
+      ...(obj.spec?.selector ? { selector: selectorString(obj.spec.selector) } : {}),
     },
   };
 }
@@ -68,4 +68,12 @@ export async function applyScale(
     return parent;
   });
   return scaleOf(info, out);
+}
+
+function selectorString(sel: unknown): string {
+  try {
+    return labelSelectorObjectString(sel as never);
+  } catch {
+    return "";
+  }
 }

@@ -58,6 +58,7 @@ export function toTable(
     columnDefinitions: noHeaders ? [] : printer.columns,
     rows: items.map((obj) => ({
       cells: printer.row(obj, now),
+      ...(printer.conditions?.(obj) ? { conditions: printer.conditions(obj) } : {}),
       ...(opts.includeObject === "None"
         ? {}
         : { object: opts.includeObject === "Object" ? obj : toPartialMetadata(obj) }),

@@ -129,7 +129,7 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     );
   } catch (err) {
     await store.close();
-    throw new Error(`starting API server: ${(err as Error).message}`);
+    throw new Error(`starting API server: ${(err as Error).message}`, { cause: err });
   }
   const stopControllers = new AbortController();
   const controllers = startControllers(
