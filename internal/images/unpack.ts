@@ -16,6 +16,8 @@ import { ImageError } from "./errors";
 import { makeOpaque, makeWhiteout, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+const euid = process.geteuid?.() ?? -1;
+const egid = process.getegid?.() ?? -1;
 
 interface DirMeta {
   mode: number;
@@ -143,8 +145,7 @@ class LayerApplier {
       }
       case "file":
       case "contiguous-file": {
-        this.removeExisting(rel);
-        const fd = fs.openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        const fd = this.createFile(rel);
         try {
           let written = 0;
           for await (const chunk of data) {
@@ -155,7 +156,8 @@ class LayerApplier {
           }
           if (written !== h.size)
             throw new ImageError("InvalidArchive", `layer entry "${h.name}" is truncated`);
-          fs.fchownSync(fd, h.uid, h.gid);
+          // A new file already belongs to us; chown only when it must differ (it also clears setuid bits).
+          if (h.uid !== euid || h.gid !== egid) fs.fchownSync(fd, h.uid, h.gid);
           fs.fchmodSync(fd, h.mode & 0o7777);
           fs.futimesSync(fd, h.mtime, h.mtime);
         } finally {
@@ -197,6 +199,18 @@ class LayerApplier {
         data.resume();
         throw new ImageError("Unsupported", `layer entry "${h.name}" has unsupported type ${String(h.type)}`);
     }
+  }
+
+  /** Creates a regular file, replacing whatever the layer put at that name before. */
+  private createFile(rel: string): number {
+    const flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+    try {
+      return fs.openSync(this.abs(rel), flags, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    this.removeExisting(rel);
+    return fs.openSync(this.abs(rel), flags, 0o600);
   }
 
   /** Makes every component of rel a real directory of this layer (created 0755 when missing). */
