@@ -173,8 +173,8 @@ function ensureIntOrString(): void {
   definitions[INT_OR_STRING] ??= {
     description:
       "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.",
-    type: "string",
     format: "int-or-string",
+    oneOf: [{ type: "integer" }, { type: "string" }],
     "x-kubernetes-int-or-string": true,
   };
 }
@@ -188,9 +188,11 @@ function generateOne(module: string, name: string): void {
     const s: JsonSchema = { type: "string" };
     if (name === "Time" || name === "MicroTime") s.format = "date-time";
     if (name === "Quantity") {
-      // Quantities are written as strings but YAML users write `cpu: 1`: accept both.
+      // As kube-openapi writes it in v3: a string or a number (YAML users write `cpu: 1`).
+      // kubectl explain then shows the type as "Quantity".
+      delete s.type;
+      s.oneOf = [{ type: "string" }, { type: "number" }];
       s.format = "quantity";
-      s["x-kubernetes-int-or-string"] = true;
     }
     definitions[full] = withDescription(s, description);
     return;

@@ -8,7 +8,7 @@ import type { JsonSchema } from "./types";
 export type { FieldMeta as PatchFieldMeta, PatchMeta } from "../patch/meta";
 
 function typeOf(s: JsonSchema): FieldMeta["type"] {
-  if (s["x-kubernetes-int-or-string"]) return "primitive";
+  if (s.oneOf) return "primitive";
   if (s.type === "object") return "object";
   if (s.type === "array") return "array";
   if (s.type) return "primitive";

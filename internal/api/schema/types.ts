@@ -10,6 +10,7 @@ export interface JsonSchema {
   items?: JsonSchema;
   required?: string[];
   allOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   $ref?: string;
   [extension: string]: unknown;
 }

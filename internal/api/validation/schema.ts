@@ -18,10 +18,10 @@ const compiled = new Map<string, ValidateFunction>();
 /** The schema ajv checks: closed objects, int-or-string and quantities as either type, no annotations. */
 function forAjv(s: JsonSchema): Record<string, unknown> {
   if (s.$ref) return { $ref: s.$ref };
-  if (s["x-kubernetes-int-or-string"]) {
-    // Quantities may be written as any number in YAML (cpu: 0.5); IntOrString as an integer.
-    if (s.format === "quantity") return { type: ["number", "string"], pattern: QUANTITY_PATTERN };
-    return { type: ["integer", "string"] };
+  if (s.oneOf) {
+    // IntOrString (integer or string) and Quantity (number or string, cpu: 0.5).
+    const type = s.oneOf.map((x) => x.type);
+    return s.format === "quantity" ? { type, pattern: QUANTITY_PATTERN } : { type };
   }
   const out: Record<string, unknown> = {};
   if (s.allOf) out.allOf = s.allOf.map(forAjv);
