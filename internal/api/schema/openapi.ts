@@ -243,9 +243,9 @@ function resourcePaths(r: ResourceInfo, name: string, listName: string | undefin
   });
   const patchOp = (schema: string, suffix: string) => ({
     ...op(
-      `patch`,
       "patch",
-      `partially update the specified ${r.kind}${suffix ? " " + suffix.toLowerCase() : ""}`,
+      "patch",
+      `partially update the specified ${r.kind}${suffix ? ` ${suffix.toLowerCase()}` : ""}`,
       {
         operationId: id("patch", suffix),
         parameters: [P.dryRun, P.fieldManager, P.fieldValidation, P.force],
