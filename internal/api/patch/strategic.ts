@@ -212,9 +212,9 @@ class Merger {
           strategy === "replace" ? this.fresh(patchV, childPath) : this.mergeMap(origV, patchV, childPath),
         );
       } else if (Array.isArray(origV) && Array.isArray(patchV)) {
-        if (strategy === "merge") {
+        if (strategy === "merge" || isDeleteList) {
           setKey(original, k, this.mergeSlice(origV, patchV, mergeKey, childPath, isDeleteList));
-        } else if (!isDeleteList) {
+        } else {
           setKey(original, k, patchV);
         }
       } else {
@@ -260,17 +260,18 @@ class Merger {
       const { strategy, mergeKey } = this.strategy(childPath);
       this.validateOrder(patchList, order, mergeKey);
       let merged: unknown[];
+      let serverView = origList;
       if (!foundPatch) merged = origList;
       else if (!foundOriginal) merged = this.fresh(patchList, childPath) as unknown[];
+      else if (strategy !== "merge") merged = patchList;
       else
-        merged =
-          strategy === "merge" ? this.mergeSlice(origList, patchList, mergeKey, childPath, false) : patchList;
+        ({ merged, serverView } = this.mergeSliceWithView(origList, patchList, mergeKey, childPath, false));
       const kind = elementKind(origList, patchList);
       if (kind === undefined) {
         setKey(original, field, merged);
       } else {
         const key = kind === "map" ? mergeKey : "";
-        setKey(original, field, normalizeOrder(merged, order, order, origList, key));
+        setKey(original, field, normalizeOrder(merged, order, order, serverView, key));
       }
       delete patch[field];
     }
@@ -310,13 +311,32 @@ class Merger {
     path: string[],
     isDeleteList: boolean,
   ): unknown[] {
-    if (original.length === 0 && patch.length === 0) return original;
+    return this.mergeSliceWithView(original, patch, mergeKey, path, isDeleteList).merged;
+  }
+
+  /**
+   * Merges two lists. `serverView` is the order the server then uses for the list's
+   * $setElementOrder: apimachinery deletes and appends in the original list's storage,
+   * so it sees the surviving items followed by the first added ones, cut to the
+   * original length. Reproducing that keeps server-only items where a real cluster
+   * puts them.
+   */
+  private mergeSliceWithView(
+    original: unknown[],
+    patch: unknown[],
+    mergeKey: string,
+    path: string[],
+    isDeleteList: boolean,
+  ): { merged: unknown[]; serverView: unknown[] } {
+    if (original.length === 0 && patch.length === 0) return { merged: original, serverView: original };
     const kind = elementKind(original, patch);
     if (kind !== "map") {
-      if (isDeleteList) return original.filter((x) => !patch.some((d) => deepEqual(d, x)));
+      if (isDeleteList) {
+        return { merged: original.filter((x) => !patch.some((d) => deepEqual(d, x))), serverView: original };
+      }
       const merged: unknown[] = [];
       for (const x of [...original, ...patch]) if (!merged.some((m) => deepEqual(m, x))) merged.push(x);
-      return normalizeOrder(merged, patch, patch, original, "");
+      return { merged: normalizeOrder(merged, patch, patch, original, ""), serverView: original };
     }
     if (!mergeKey) throw badRequest("cannot merge lists without merge key for type struct");
 
@@ -341,7 +361,10 @@ class Merger {
         throw badRequest(`unknown patch type: ${goValue(directive)} in map: ${goValue(item)}`);
       }
     }
-    if (replace) return plain.map((item) => this.mergeMap({}, item, path));
+    if (replace) {
+      const merged = plain.map((item) => this.mergeMap({}, item, path));
+      return { merged, serverView: merged };
+    }
 
     const merged = [...orig];
     for (const item of plain) {
@@ -350,6 +373,9 @@ class Merger {
       if (at >= 0) merged[at] = this.mergeMap(merged[at] as JsonObject, item, path);
       else merged.push(this.mergeMap({}, item, path));
     }
-    return normalizeOrder(merged, plain, plain, orig, mergeKey);
+    return {
+      merged: normalizeOrder(merged, plain, plain, orig, mergeKey),
+      serverView: merged.slice(0, original.length),
+    };
   }
 }
