@@ -1,0 +1,149 @@
+// The real kubectl against the OpenAPI documents, served from a loopback server
+// with just enough discovery: explain walks them, and the field-validation probe
+// makes every kubectl from 1.27 to 1.33 send fieldValidation=Strict.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { apiGroups, RESOURCES } from "../../../internal/api/resources";
+import {
+  OPENAPI_V2_CONTENT_TYPE,
+  openapiV2Protobuf,
+  openapiV3DocumentJson,
+  openapiV3Root,
+} from "../../../internal/api/schema";
+
+const SDK_BIN = "/usr/lib/google-cloud-sdk/bin";
+const dir = mkdtempSync(join(tmpdir(), "tsk-openapi-"));
+const requests: string[] = [];
+let server: Server;
+let kubeconfig: string;
+
+function send(
+  res: import("node:http").ServerResponse,
+  body: unknown,
+  code = 200,
+  type = "application/json",
+): void {
+  res.writeHead(code, { "content-type": type });
+  res.end(Buffer.isBuffer(body) || typeof body === "string" ? body : JSON.stringify(body));
+}
+
+test.before(async () => {
+  server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const p = new URL(req.url ?? "/", "http://x").pathname;
+    if (p === "/version") return send(res, { major: "1", minor: "32", gitVersion: "v1.32.2" });
+    if (p === "/api")
+      return send(res, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] });
+    if (p === "/apis") {
+      const groups = apiGroups()
+        .filter((g) => g.group)
+        .map((g) => ({
+          name: g.group,
+          versions: g.versions.map((v) => ({ groupVersion: `${g.group}/${v}`, version: v })),
+          preferredVersion: { groupVersion: `${g.group}/${g.versions[0]}`, version: g.versions[0] },
+        }));
+      return send(res, { kind: "APIGroupList", apiVersion: "v1", groups });
+    }
+    const m = /^\/(?:api|apis\/([^/]+))\/(v[^/]+)$/.exec(p);
+    if (m) {
+      const group = m[1] ?? "";
+      const resources = RESOURCES.filter((r) => r.group === group && r.version === m[2]).map((r) => ({
+        name: r.plural,
+        singularName: r.singular,
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: r.verbs,
+        shortNames: r.shortNames,
+      }));
+      return send(res, {
+        kind: "APIResourceList",
+        apiVersion: "v1",
+        groupVersion: group ? `${group}/${m[2]}` : m[2],
+        resources,
+      });
+    }
+    if (p === "/openapi/v2") return send(res, openapiV2Protobuf(), 200, OPENAPI_V2_CONTENT_TYPE);
+    if (p === "/openapi/v3") return send(res, openapiV3Root());
+    if (p.startsWith("/openapi/v3/")) {
+      const doc = openapiV3DocumentJson(p.slice("/openapi/v3/".length));
+      if (doc) return send(res, doc.json);
+    }
+    send(
+      res,
+      {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        reason: "NotFound",
+        code: 404,
+        message: "not found",
+      },
+      404,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  kubeconfig = join(dir, "kubeconfig");
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: t, cluster: {server: "http://127.0.0.1:${port}"}}]\ncontexts: [{name: t, context: {cluster: t, namespace: default}}]\ncurrent-context: t\n`,
+  );
+  writeFileSync(
+    join(dir, "deploy.yaml"),
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a, image: nginx}]}\n",
+  );
+});
+
+test.after(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function kubectl(bin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  assert.ok(
+    existsSync(bin),
+    `${bin} is missing: the development machine and CI have the Cloud SDK's kubectl`,
+  );
+  return new Promise((resolve) => {
+    execFile(
+      bin,
+      [`--kubeconfig=${kubeconfig}`, `--cache-dir=${join(dir, "cache")}`, ...args],
+      { timeout: 60_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test("kubectl explain prints a nested field with its type and description", async () => {
+  const r = await kubectl(`${SDK_BIN}/kubectl.1.32`, ["explain", "pods.spec.containers.resources"]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /FIELD: resources <ResourceRequirements>/);
+  assert.match(r.stdout, /Compute Resources required by this container/);
+  assert.match(r.stdout, /limits\t<map\[string\]Quantity>/);
+  assert.match(r.stdout, /requests\t<map\[string\]Quantity>/);
+});
+
+test("kubectl explain shows int-or-string fields as IntOrString", async () => {
+  const r = await kubectl(`${SDK_BIN}/kubectl.1.32`, ["explain", "deployments.spec.strategy.rollingUpdate"]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /maxSurge\t<IntOrString>/);
+});
+
+for (const v of ["1.28", "1.32", "1.33"]) {
+  test(`kubectl ${v} create sends fieldValidation=Strict after its OpenAPI probe`, async () => {
+    const before = requests.length;
+    await kubectl(`${SDK_BIN}/kubectl.${v}`, ["create", "-f", join(dir, "deploy.yaml")]);
+    const post = requests.slice(before).find((r) => r.startsWith("POST "));
+    assert.ok(post, `kubectl ${v} sent no POST: ${requests.slice(before).join(", ")}`);
+    assert.match(post as string, /fieldValidation=Strict/);
+  });
+}
+
+test.run();
