@@ -8,7 +8,7 @@
 //   node build/build.mjs --native-dir D  take binding.gyp from D instead of native/
 //   node build/build.mjs --output F --entry E   another output / entry point (experiments)
 import { spawnSync } from "node:child_process";
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -54,7 +54,10 @@ async function main() {
   t = Date.now();
   const workDir = join(root, "dist", ".build");
   mkdirSync(workDir, { recursive: true });
-  const bundlePath = join(workDir, "tsk.cjs");
+  // Per-build names, so that two builds at once (several people share this tree) never
+  // feed each other half-written files; dist/tsk is replaced by a rename at the end.
+  const bundlePath = join(workDir, `tsk-${process.pid}.cjs`);
+  process.on("exit", () => rmSync(bundlePath, { force: true }));
   const native = { ...libraryNativeFiles(root) };
   if (built?.addon) native["tsk_native.node"] = built.addon;
   if (built?.monitor) native["tsk-monitor"] = built.monitor;
@@ -69,17 +72,34 @@ async function main() {
 
   t = Date.now();
   const output = resolve(values.output);
-  const { nodeVersion } = await buildExecutable({ root, bundlePath, output, workDir });
+  const partial = `${output}.partial-${process.pid}`;
+  let nodeVersion;
+  try {
+    ({ nodeVersion } = await buildExecutable({
+      root,
+      bundlePath,
+      output: partial,
+      workDir: join(workDir, `sea-${process.pid}`),
+    }));
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  }
   step(`executable (pkg SEA, Node ${nodeVersion})`, t);
 
   // pkg does not report a failed blob injection; a Node binary without the blob would
   // answer --version with Node's own version.
-  const check = spawnSync(output, ["--version"], { encoding: "utf8", cwd: workDir });
+  const check = spawnSync(partial, ["--version"], { encoding: "utf8", cwd: workDir });
   if (check.status !== 0 || !check.stdout.startsWith("tsk version")) {
+    rmSync(partial, { force: true });
     throw new Error(
       `${output} --version printed ${JSON.stringify(check.stdout + check.stderr)} (exit ${check.status}): the executable is broken`,
     );
   }
+
+  renameSync(partial, output);
+  const finalBundle = join(workDir, "tsk.cjs");
+  renameSync(bundlePath, finalBundle);
 
   console.log("build: embedded native files:");
   for (const [name, f] of Object.entries(files))
@@ -87,7 +107,7 @@ async function main() {
   console.log(
     `build: embedded manifests: ${manifests.length ? manifests.map((m) => m.name).join(", ") : "none"}`,
   );
-  console.log(`build: bundle ${relative(root, bundlePath)} ${mib(statSync(bundlePath).size)}`);
+  console.log(`build: bundle ${relative(root, finalBundle)} ${mib(statSync(finalBundle).size)}`);
   console.log(`build: ${relative(root, output)} ${mib(statSync(output).size)} (${check.stdout.trim()})`);
   step("done", all);
 }

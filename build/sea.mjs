@@ -67,7 +67,7 @@ export async function buildExecutable({ root, bundlePath, output, workDir }) {
     process.env.PATH = saved.PATH;
     if (saved.TMPDIR === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = saved.TMPDIR;
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
   }
   if (!existsSync(output) || statSync(output).mtimeMs < started - 1000) {
     throw new Error(`pkg did not produce ${output}`);
