@@ -192,6 +192,154 @@ const cases: [string, unknown, unknown, unknown][] = [
     { mergingList: [n(1, { other: "a", nonMergingList: [n(1, { value: 1 })] }), n(2, { other: "b" })] },
   ],
   [
+    "set elements order in a list with server-only items (three-way)",
+    { mergingList: [n(1, { other: "a" }), n(3, { value: 3 }), n(4, { value: 4 }), n(2, { value: 2 }), n(9)] },
+    { "$setElementOrder/mergingList": order(4, 2, 3, 1) },
+    { mergingList: [n(4, { value: 4 }), n(2, { value: 2 }), n(3, { value: 3 }), n(1, { other: "a" }), n(9)] },
+  ],
+  [
+    "set elements order in a list with server-only items 3 (three-way)",
+    {
+      mergingList: [
+        n(1, { other: "a" }),
+        n(2, { value: 2 }),
+        n(7),
+        n(9),
+        n(8),
+        n(3, { value: 3 }),
+        n(4, { value: 4 }),
+      ],
+    },
+    { "$setElementOrder/mergingList": order(2, 1, 4, 3) },
+    {
+      mergingList: [
+        n(2, { value: 2 }),
+        n(1, { other: "a" }),
+        n(7),
+        n(9),
+        n(8),
+        n(4, { value: 4 }),
+        n(3, { value: 3 }),
+      ],
+    },
+  ],
+  [
+    "add multiple items in an int list and preserve order (three-way)",
+    { mergingIntList: [1, 2] },
+    { "$setElementOrder/mergingIntList": [1, 4, 2, 3], mergingIntList: [4, 3] },
+    { mergingIntList: [1, 4, 2, 3] },
+  ],
+  [
+    "add and delete an item in an int list and preserve order (three-way)",
+    { mergingIntList: [1, 2, 3] },
+    {
+      "$setElementOrder/mergingIntList": [4, 2, 1],
+      mergingIntList: [4],
+      "$deleteFromPrimitiveList/mergingIntList": [3],
+    },
+    { mergingIntList: [4, 2, 1] },
+  ],
+  [
+    "set elements order in an int list with server-only items 2 (three-way)",
+    { mergingIntList: [1, 2, 9, 3, 4] },
+    { "$setElementOrder/mergingIntList": [2, 1, 4, 3] },
+    { mergingIntList: [2, 1, 9, 4, 3] },
+  ],
+  [
+    "set element order on an int list with a duplicate (three-way)",
+    { mergingIntList: [1, 2, 3, 2, 4] },
+    { "$setElementOrder/mergingIntList": [2, 1, 4, 3, 2] },
+    { mergingIntList: [2, 2, 1, 4, 3] },
+  ],
+  [
+    "retainKeys map clears a defaulted field (three-way)",
+    { retainKeysMap: { value: "foo" } },
+    { retainKeysMap: { $retainKeys: ["other"], other: "bar" } },
+    { retainKeysMap: { other: "bar" } },
+  ],
+  [
+    "retainKeys map switches a discriminated union (three-way)",
+    { retainKeysMap: { name: "type1", value: "foo" } },
+    { retainKeysMap: { $retainKeys: ["name", "other"], name: "type2", other: "bar" } },
+    { retainKeysMap: { name: "type2", other: "bar" } },
+  ],
+  [
+    "retainKeys map deletes a field and clears a field (three-way)",
+    { retainKeysMap: { name: "foo", value: "bar", other: "a" } },
+    { retainKeysMap: { $retainKeys: ["name"], value: null } },
+    { retainKeysMap: { name: "foo" } },
+  ],
+  [
+    "retainKeys map deletes a field in a nested map (three-way)",
+    { retainKeysMap: { name: "foo", value: "bar", simpleMap: { key1: "a", key2: "b", key3: "c" } } },
+    { retainKeysMap: { $retainKeys: ["name", "simpleMap", "value"], simpleMap: { key2: null } } },
+    { retainKeysMap: { name: "foo", value: "bar", simpleMap: { key1: "a", key3: "c" } } },
+  ],
+  [
+    "retainKeys map adds and deletes items of a nested merging int list (three-way)",
+    { retainKeysMap: { name: "foo", mergingIntList: [1, 2, 3, 4] } },
+    {
+      retainKeysMap: {
+        $retainKeys: ["mergingIntList", "name"],
+        mergingIntList: [5],
+        "$deleteFromPrimitiveList/mergingIntList": [2],
+        "$setElementOrder/mergingIntList": [1, 3, 5],
+      },
+    },
+    { retainKeysMap: { name: "foo", mergingIntList: [1, 3, 5, 4] } },
+  ],
+  [
+    "retainKeys map adds an item in a nested merging list (three-way)",
+    { retainKeysMap: { name: "foo", mergingList: [{ name: "a" }, { name: "b" }, { name: "x" }] } },
+    {
+      retainKeysMap: {
+        $retainKeys: ["mergingList", "name"],
+        "$setElementOrder/mergingList": [{ name: "a" }, { name: "b" }, { name: "c" }],
+        mergingList: [{ name: "c" }],
+      },
+    },
+    {
+      retainKeysMap: {
+        name: "foo",
+        mergingList: [{ name: "a" }, { name: "b" }, { name: "c" }, { name: "x" }],
+      },
+    },
+  ],
+  [
+    "retainKeys list of maps clears a field (three-way)",
+    { retainKeysMergingList: [{ name: "bar" }, { name: "foo", value: "a", other: "x" }] },
+    {
+      "$setElementOrder/retainKeysMergingList": [{ name: "bar" }, { name: "foo" }],
+      retainKeysMergingList: [{ $retainKeys: ["name", "value"], name: "foo" }],
+    },
+    { retainKeysMergingList: [{ name: "bar" }, { name: "foo", value: "a" }] },
+  ],
+  [
+    "delete and reorder in one list, reorder in another (three-way)",
+    {
+      mergingList: [
+        { name: "a", value: "a" },
+        { name: "b", value: "b" },
+      ],
+      mergeItemPtr: [
+        { name: "c", value: "c" },
+        { name: "d", value: "d" },
+      ],
+    },
+    {
+      "$setElementOrder/mergingList": [{ name: "b" }],
+      "$setElementOrder/mergeItemPtr": [{ name: "d" }, { name: "c" }],
+      mergingList: [{ $patch: "delete", name: "a" }],
+    },
+    {
+      mergingList: [{ name: "b", value: "b" }],
+      mergeItemPtr: [
+        { name: "d", value: "d" },
+        { name: "c", value: "c" },
+      ],
+    },
+  ],
+  [
     "a replace-strategy field takes the patch value whole",
     { replacingItem: { a: 1, b: 2 } },
     { replacingItem: { c: 3 } },
