@@ -16,7 +16,7 @@ import {
   loadNativeAddon,
   setDataDir,
 } from "../embed";
-import { type FlagSpec, parseFlags, usage } from "./flags";
+import { type FlagSpec, parseFlags, UsageError, usage } from "./flags";
 
 export const checkConfigFlags: FlagSpec[] = [
   {
@@ -464,7 +464,9 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  setDataDir(values["data-dir"] as string);
+  const dataDir = values["data-dir"] as string;
+  if (!dataDir) throw new UsageError("--data-dir must not be empty");
+  setDataDir(dataDir);
 
   const config = readKernelConfig();
   const k = kernelInfo(config?.values);
