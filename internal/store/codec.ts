@@ -1,9 +1,14 @@
 // On-disk layout of the LevelDB store. All LevelDB keys are bytes with a one-byte
-// namespace so that the three kinds of record never interleave:
+// namespace so that the kinds of record never interleave:
 //
 //   "o" + key            object record: createRevision f64 | modRevision f64 | value bytes
-//   "l" + revision u64   change-log entry for that revision (see encodeChange)
+//   "l" + revision u64 + type u8 + existed u8 + key    (empty value)
+//                        change-log head: what the change of that revision did
+//   "e" + revision u64   change-log event: the whole change (see encodeChange)
 //   "m" + name           metadata: "revision" (last written revision), "compacted"
+//
+// Heads and events are apart so that opening rebuilds the window from the small heads
+// alone; the events, with their values, are read only when a watch or a list needs them.
 //
 // Records are a small fixed binary layout rather than CBOR: the list path decodes
 // thousands of object records per request and a 16-byte header read is the cheapest
@@ -11,8 +16,10 @@
 import type { KeyValue, WatchEvent } from "./types";
 
 const LOG = 0x6c; // "l"
+const EVENT = 0x65; // "e"
 const HEADER = 16;
 
+export const EMPTY = Buffer.alloc(0);
 export const META_REVISION = Buffer.from("mrevision");
 export const META_COMPACTED = Buffer.from("mcompacted");
 
@@ -62,19 +69,65 @@ export function decodeObject(key: string, buf: Buffer): KeyValue {
   };
 }
 
-export function logKey(revision: number): Buffer {
+function revisionKey(ns: number, revision: number): Buffer {
   const buf = Buffer.allocUnsafe(9);
-  buf[0] = LOG;
+  buf[0] = ns;
   buf.writeUInt32BE(Math.floor(revision / 0x1_0000_0000), 1);
   buf.writeUInt32BE(revision >>> 0, 5);
   return buf;
 }
 
-export function logRevision(dbKey: Buffer): number {
-  return dbKey.readUInt32BE(1) * 0x1_0000_0000 + dbKey.readUInt32BE(5);
+/** Lower bound of the change-log head of `revision` (and upper bound of the earlier ones). */
+export function headBound(revision: number): Buffer {
+  return revisionKey(LOG, revision);
 }
 
-export const LOG_RANGE = { gte: Buffer.from([LOG]), lt: Buffer.from([LOG + 1]) };
+/** The key of the change-log event of `revision`. */
+export function eventKeyOf(revision: number): Buffer {
+  return revisionKey(EVENT, revision);
+}
+
+export interface ChangeHead {
+  revision: number;
+  type: "put" | "delete";
+  key: string;
+  /** The key existed before this change. */
+  existed: boolean;
+}
+
+/** The LevelDB key of a change-log head. */
+export function headKey(c: ChangeHead): Buffer {
+  const key = Buffer.from(c.key, "utf8");
+  const buf = Buffer.allocUnsafe(11 + key.length);
+  buf[0] = LOG;
+  buf.writeUInt32BE(Math.floor(c.revision / 0x1_0000_0000), 1);
+  buf.writeUInt32BE(c.revision >>> 0, 5);
+  buf[9] = c.type === "put" ? 0 : 1;
+  buf[10] = c.existed ? 1 : 0;
+  buf.set(key, 11);
+  return buf;
+}
+
+export function eventHead(ev: WatchEvent): ChangeHead {
+  return {
+    revision: ev.revision,
+    type: ev.type,
+    key: ev.type === "put" ? ev.kv.key : ev.key,
+    existed: ev.prev !== undefined,
+  };
+}
+
+export function decodeHeadKey(dbKey: Buffer): ChangeHead {
+  return {
+    revision: dbKey.readUInt32BE(1) * 0x1_0000_0000 + dbKey.readUInt32BE(5),
+    type: dbKey[9] === 0 ? "put" : "delete",
+    existed: dbKey[10] === 1,
+    key: dbKey.toString("utf8", 11),
+  };
+}
+
+export const HEAD_RANGE = { gte: Buffer.from([LOG]), lt: Buffer.from([LOG + 1]) };
+export const EVENT_RANGE = { gte: Buffer.from([EVENT]), lt: Buffer.from([EVENT + 1]) };
 
 export function encodeNumber(n: number): Buffer {
   const buf = Buffer.allocUnsafe(8);
@@ -152,14 +205,4 @@ export function decodeChange(revision: number, buf: Buffer): WatchEvent {
   if (kv) return prev ? { type: "put", revision, kv, prev } : { type: "put", revision, kv };
   if (!prev) throw new Error(`store: change-log entry ${revision} is a delete without the deleted value`);
   return { type: "delete", revision, key, prev };
-}
-
-/** What a change-log entry says about its key without its values (kept for old changes). */
-export function decodeChangeHead(buf: Buffer): { type: "put" | "delete"; key: string; existed: boolean } {
-  const keyLen = buf.readUInt32BE(2);
-  return {
-    type: buf[0] === 0 ? "put" : "delete",
-    existed: buf[1] === 1,
-    key: buf.toString("utf8", 6, 6 + keyLen),
-  };
 }

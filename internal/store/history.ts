@@ -6,14 +6,10 @@
 // values, keep the whole event. Older events are read back from the change log on disk
 // when a watch replays them or a list at an old revision needs a previous value. That
 // keeps a server that wrote 10,000 large objects before going idle small.
+import type { ChangeHead } from "./codec";
 import type { KeyValue, WatchEvent } from "./types";
 
-export interface Change {
-  revision: number;
-  key: string;
-  type: "put" | "delete";
-  /** The key existed before this change (the event has a prev). */
-  existed: boolean;
+export interface Change extends ChangeHead {
   /** The whole event, while it is among the newest `hotBytes`. */
   event?: WatchEvent;
 }
@@ -23,8 +19,8 @@ export interface PastState {
   existed: boolean;
   /** The value then, when the change that followed is still in memory. */
   kv?: KeyValue;
-  /** Revision of that following change: its log entry holds the value when `kv` is absent. */
-  changedAt: number;
+  /** That following change: its log entry holds the value when `kv` is absent. */
+  changedAt: Change;
 }
 
 export class History {
@@ -67,11 +63,22 @@ export class History {
     return this.at(revision)?.event;
   }
 
-  /** Appends the next change; `size` overrides the bytes it is charged (used at load). */
-  push(ev: WatchEvent, size = eventSize(ev)): void {
-    if (ev.revision !== this.end + 1) {
-      throw new Error(`store history: change ${ev.revision} does not follow ${this.end}`);
+  /** Appends the next change: a whole event (live), or only its head (reloaded from the log keys). */
+  push(change: WatchEvent | ChangeHead): void {
+    if (change.revision !== this.end + 1) {
+      throw new Error(`store history: change ${change.revision} does not follow ${this.end}`);
     }
+    if ("existed" in change) {
+      // Events in memory are always the newest: heads come first, at open.
+      if (this.hotHead !== this.changes.length)
+        throw new Error("store history: a change head after whole events");
+      this.changes.push({ ...change });
+      this.sizes.push(0);
+      this.hotHead++;
+      return;
+    }
+    const ev = change;
+    const size = eventSize(ev);
     this.changes.push({
       revision: ev.revision,
       key: eventKey(ev),
@@ -82,17 +89,6 @@ export class History {
     this.hotSize += size;
     this.sizes.push(size);
     this.cool();
-  }
-
-  /** Appends a change known only by its metadata (older than the in-memory events). */
-  pushCold(c: Omit<Change, "event">): void {
-    if (c.revision !== this.end + 1) {
-      throw new Error(`store history: change ${c.revision} does not follow ${this.end}`);
-    }
-    if (this.hotHead < this.changes.length) throw new Error("store history: a cold change after hot ones");
-    this.changes.push({ ...c });
-    this.sizes.push(0);
-    this.hotHead = this.changes.length;
   }
 
   // Bytes charged per change, parallel to `changes`, so cooling can subtract them.
@@ -109,10 +105,11 @@ export class History {
     if (this.hotHead < this.head) this.hotHead = this.head;
   }
 
-  /** Forgets every change older than `revision`. */
-  dropBefore(revision: number): void {
-    if (revision <= this.start) return;
+  /** Forgets every change older than `revision`; returns what it forgot. */
+  dropBefore(revision: number): Change[] {
+    if (revision <= this.start) return [];
     const n = Math.min(revision - this.start, this.length);
+    const dropped = this.changes.slice(this.head, this.head + n);
     for (let i = this.head; i < this.head + n; i++) {
       if (i >= this.hotHead) this.hotSize -= this.sizes[i];
       this.changes[i].event = undefined;
@@ -126,26 +123,22 @@ export class History {
       this.hotHead -= this.head;
       this.head = 0;
     }
-  }
-
-  /** Keeps at most `max` changes. */
-  trimTo(max: number): void {
-    if (this.length > max) this.dropBefore(this.end - max + 1);
+    return dropped;
   }
 
   /**
    * Changes under `prefix` with revision > fromRevision, oldest first: the events in
    * memory, and before them the revisions whose events must be read from disk.
    */
-  since(fromRevision: number, prefix: string): { cold: number[]; hot: WatchEvent[] } {
-    const cold: number[] = [];
+  since(fromRevision: number, prefix: string): { cold: Change[]; hot: WatchEvent[] } {
+    const cold: Change[] = [];
     const hot: WatchEvent[] = [];
     const from = Math.max(fromRevision + 1, this.start);
     for (let i = this.head + from - this.start; i < this.changes.length; i++) {
       const c = this.changes[i];
       if (prefix !== "" && !c.key.startsWith(prefix)) continue;
       if (c.event) hot.push(c.event);
-      else cold.push(c.revision);
+      else cold.push(c);
     }
     return { cold, hot };
   }
@@ -161,7 +154,7 @@ export class History {
     for (let r = Math.max(revision + 1, this.start); r <= last; r++) {
       const c = this.changes[this.head + r - this.start];
       if (out.has(c.key) || (prefix !== "" && !c.key.startsWith(prefix))) continue;
-      out.set(c.key, { existed: c.existed, kv: c.event?.prev, changedAt: r });
+      out.set(c.key, { existed: c.existed, kv: c.event?.prev, changedAt: c });
     }
     return out;
   }

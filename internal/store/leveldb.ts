@@ -22,14 +22,17 @@
 import { mkdirSync } from "node:fs";
 import { Level } from "level";
 import {
+  type ChangeHead,
   decodeChange,
-  decodeChangeHead,
+  decodeHeadKey,
   decodeNumber,
   decodeObject,
+  EVENT_RANGE,
   encodeNumber,
-  LOG_RANGE,
-  logKey,
-  logRevision,
+  eventKeyOf,
+  HEAD_RANGE,
+  headBound,
+  headKey,
   META_COMPACTED,
   META_REVISION,
   objectKey,
@@ -103,8 +106,8 @@ class LevelStore implements Store {
   private rev = 0;
   private readonly index = new KeyIndex();
   private history: History;
-  /** Lowest revision whose log entry may still be on disk. */
-  private logStart = 1;
+  /** Log entries that left the window in the last batch, deleted by the next (see the top). */
+  private toDrop: Buffer[] = [];
   private readonly watchers = new Set<StoreWatcher>();
   private queue: Pending[] = [];
   private writing = false;
@@ -137,49 +140,39 @@ class LevelStore implements Store {
     let rev = decodeNumber(revBuf);
     const compacted = decodeNumber(compactedBuf);
 
-    for await (const k of this.db.keys({ ...objectRange(""), highWaterMarkBytes: ITERATOR_BYTES })) {
+    for await (const k of this.db.keys({
+      ...objectRange(""),
+      fillCache: false,
+      highWaterMarkBytes: ITERATOR_BYTES,
+    })) {
       this.index.appendSorted(userKey(k));
     }
 
-    // Newest first: the dense run of revisions ending at `rev`, whole events for the
-    // newest `cacheBytes`, metadata only before.
+    // Newest first, the dense run of revisions ending at `rev`, from the log keys alone:
+    // values are read back when a watch or a list needs them. (Reading them here would
+    // cost a restart tens of MiB of RSS for a window of large objects.)
     const first = Math.max(compacted, rev - this.window + 1, 1);
-    const newest: Array<{ ev?: WatchEvent; head: Omit<Change, "event">; size: number }> = [];
-    let cached = 0;
-    const it = this.db.iterator({
-      gte: logKey(first),
-      lt: LOG_RANGE.lt,
+    const heads: ChangeHead[] = [];
+    for await (const k of this.db.keys({
+      gte: headBound(first),
+      lt: HEAD_RANGE.lt,
       reverse: true,
+      fillCache: false,
       highWaterMarkBytes: ITERATOR_BYTES,
-    });
-    for await (const [k, v] of it) {
-      const r = logRevision(k);
-      if (newest.length === 0 && r > rev) rev = r; // a counter behind its log: trust the log
-      if (r !== (newest.length === 0 ? rev : newest[newest.length - 1].head.revision - 1)) break;
-      const head = { revision: r, ...decodeChangeHead(v) };
-      if (cached + v.length <= this.cacheBytes) {
-        cached += v.length;
-        newest.push({ ev: decodeChange(r, v), head, size: v.length });
-      } else {
-        newest.push({ head, size: 0 });
-        cached = Number.POSITIVE_INFINITY; // everything older stays on disk
-      }
+    })) {
+      const head = decodeHeadKey(k);
+      if (heads.length === 0 && head.revision > rev) rev = head.revision; // a counter behind its log: trust the log
+      if (head.revision !== (heads.length === 0 ? rev : heads[heads.length - 1].revision - 1)) break;
+      heads.push(head);
     }
-    newest.reverse();
+    heads.reverse();
 
     this.rev = rev;
-    const start = newest.length > 0 ? newest[0].head.revision : rev + 1;
+    const start = heads.length > 0 ? heads[0].revision : rev + 1;
     this.history = new History(start, this.cacheBytes);
-    for (const { ev, head, size } of newest) {
-      if (!ev) this.history.pushCold(head);
-      else {
-        this.history.push(ev, size);
-        if (ev.type === "put") this.index.setModRevision(ev.kv.key, ev.revision);
-      }
-    }
+    for (const head of heads) this.history.push(head);
     // Entries before the window: a smaller window than last time, an interrupted compaction.
-    await this.db.clear({ gte: LOG_RANGE.gte, lt: logKey(start) });
-    this.logStart = start;
+    await this.dropLogBefore(start);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -312,11 +305,14 @@ class LevelStore implements Store {
     w.hold(this.rev);
     const snapshot = this.db.snapshot();
     this.db
-      .getMany(cold.map(logKey), { snapshot })
+      .getMany(
+        cold.map((c) => eventKeyOf(c.revision)),
+        { snapshot },
+      )
       .then((bufs) =>
         bufs.map((buf, i) => {
-          if (!buf) throw new Error(`store: change-log entry ${cold[i]} is missing`);
-          return decodeChange(cold[i], buf);
+          if (!buf) throw new Error(`store: change-log entry ${cold[i].revision} is missing`);
+          return decodeChange(cold[i].revision, buf);
         }),
       )
       .then(
@@ -437,10 +433,7 @@ class LevelStore implements Store {
     if (events.length > 0 || newStart > this.history.start) {
       ops.push({ type: "put", key: META_REVISION, value: encodeNumber(revision) });
       if (plan.compactTo > 0) ops.push({ type: "put", key: META_COMPACTED, value: encodeNumber(newStart) });
-      // Log entries that left the window before this batch (see the top of the file).
-      const dropTo = this.history.start;
-      const dropInBatch = dropTo - this.logStart <= MAX_BATCH;
-      if (dropInBatch) for (let r = this.logStart; r < dropTo; r++) ops.push({ type: "del", key: logKey(r) });
+      for (const key of this.toDrop) ops.push({ type: "del", key });
       try {
         this.inFlight = true;
         await this.db.batch(ops as BatchOp[], { sync: true });
@@ -451,23 +444,21 @@ class LevelStore implements Store {
         for (const p of batch) p.reject(e);
         return;
       }
-      if (dropInBatch) this.logStart = dropTo;
       this.counters.batches++;
       this.counters.writes += events.length;
       this.counters.largestBatch = Math.max(this.counters.largestBatch, events.length);
-      this.apply(events, revision, newStart);
+      const dropped = this.apply(events, revision, newStart);
       this.inFlight = false;
       this.serveSnapshots();
-      if (plan.compactTo > 0 || this.history.start - this.logStart > MAX_BATCH) {
+      if (plan.compactTo > 0) {
         // After apply, so every reader either holds an older snapshot or needs nothing below
         // the new start. Entries below the recorded start are ignored at open: not atomic is fine.
-        const to = this.history.start;
-        await this.db.clear({ gte: logKey(this.logStart), lt: logKey(to) }).then(
-          () => {
-            this.logStart = to;
-          },
-          (err: Error) => process.emitWarning(`store: dropping old change-log entries: ${err.message}`),
-        );
+        this.toDrop = [];
+        await this.dropLogBefore(this.history.start).catch((err: Error) => {
+          process.emitWarning(`store: dropping compacted change-log entries: ${err.message}`);
+        });
+      } else {
+        this.toDrop = dropped.flatMap((c) => [headKey(c), eventKeyOf(c.revision)]);
       }
     }
 
@@ -479,8 +470,8 @@ class LevelStore implements Store {
     this.dispatch(events);
   }
 
-  /** Makes a durable batch visible: index, revision, history. */
-  private apply(events: WatchEvent[], rev: number, newStart: number): void {
+  /** Makes a durable batch visible: index, revision, history. Returns the changes that left the window. */
+  private apply(events: WatchEvent[], rev: number, newStart: number): Change[] {
     const set = new Map<string, number>();
     const removed = new Set<string>();
     for (const ev of events) {
@@ -496,7 +487,7 @@ class LevelStore implements Store {
     for (const key of removed) if (!this.index.has(key)) removed.delete(key);
     this.index.apply(set, removed);
     this.rev = rev;
-    this.history.dropBefore(newStart);
+    return this.history.dropBefore(newStart);
   }
 
   private dispatch(events: WatchEvent[]): void {
@@ -507,6 +498,12 @@ class LevelStore implements Store {
   }
 
   // --- reads ---
+
+  /** Deletes the change log before `revision`, heads and events. */
+  private async dropLogBefore(revision: number): Promise<void> {
+    await this.db.clear({ gte: HEAD_RANGE.gte, lt: headBound(revision) });
+    await this.db.clear({ gte: EVENT_RANGE.gte, lt: eventKeyOf(revision) });
+  }
 
   /** A LevelDB snapshot that holds exactly revision this.rev (taken between batches). */
   private async snapshot(): Promise<Snapshot> {
@@ -540,13 +537,13 @@ class LevelStore implements Store {
     const missing = states.filter(([, s]) => s.existed && !s.kv);
     if (missing.length > 0) {
       const bufs = await this.db.getMany(
-        missing.map(([, s]) => logKey(s.changedAt)),
+        missing.map(([, s]) => eventKeyOf(s.changedAt.revision)),
         { snapshot },
       );
       missing.forEach(([key, s], i) => {
         const buf = bufs[i];
-        if (!buf) throw new Error(`store: change-log entry ${s.changedAt} of ${key} is missing`);
-        s.kv = decodeChange(s.changedAt, buf).prev;
+        if (!buf) throw new Error(`store: change-log entry ${s.changedAt.revision} of ${key} is missing`);
+        s.kv = decodeChange(s.changedAt.revision, buf).prev;
       });
     }
     return states.map(([key, s]) => [key, s.existed ? s.kv! : null]);

@@ -1,7 +1,7 @@
 // Turns the operations of one group-commit batch into LevelDB records, in order, with
 // each success getting the next revision. Pure: the writer supplies the current state
 // of the keys and commits the result.
-import { encodeChange, encodeObject, logKey, objectKey } from "./codec";
+import { EMPTY, encodeChange, encodeObject, eventHead, eventKeyOf, headKey, objectKey } from "./codec";
 import { type KeyValue, StoreError, type WatchEvent } from "./types";
 
 export type WriteOp =
@@ -61,7 +61,8 @@ export function planBatch(ops: WriteOp[], state: Map<string, KeyValue | null>, r
       state.set(op.key, kv);
       plan.outcomes.push({ kv });
     }
-    plan.ops.push({ type: "put", key: logKey(revision), value: encodeChange(ev) });
+    plan.ops.push({ type: "put", key: headKey(eventHead(ev)), value: EMPTY });
+    plan.ops.push({ type: "put", key: eventKeyOf(revision), value: encodeChange(ev) });
     plan.events.push(ev);
   }
   return plan;
