@@ -157,11 +157,13 @@ export async function bundle({ root, entry, outfile, native, executables }) {
   // in the bundle must sit in a try/catch of an optional dependency (ws's bufferutil, say).
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
   const leftover = new Set();
-  for (const m of readFileSync(outfile, "utf8").matchAll(/\brequire\("([^"]+)"\)/g))
-    if (!builtins.has(m[1])) leftover.add(m[1]);
-  if (leftover.size)
+  for (const out of Object.values(result.metafile.outputs)) {
+    for (const imp of out.imports) if (imp.external && !builtins.has(imp.path)) leftover.add(imp.path);
+  }
+  if (leftover.size) {
     console.log(
       `build: note: not bundled, so unavailable in the executable (must be optional): ${[...leftover].join(", ")}`,
     );
+  }
   return { files, manifests, metafile: result.metafile };
 }
