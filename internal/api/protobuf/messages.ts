@@ -2018,9 +2018,185 @@ export const MESSAGES: MessageTable = {
     [1, "count", "int32", 0],
     [2, "lastObservedTime", "message", 0, "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime"],
   ],
+  "k8s.io.api.networking.v1.HTTPIngressPath": [
+    [1, "path", "string", 4],
+    [2, "backend", "message", 0, "k8s.io.api.networking.v1.IngressBackend"],
+    [3, "pathType", "string", 8],
+  ],
+  "k8s.io.api.networking.v1.HTTPIngressRuleValue": [
+    [1, "paths", "message", 1, "k8s.io.api.networking.v1.HTTPIngressPath"],
+  ],
+  "k8s.io.api.networking.v1.IPBlock": [
+    [1, "cidr", "string", 0],
+    [2, "except", "string", 5],
+  ],
+  "k8s.io.api.networking.v1.Ingress": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "spec", "message", 4, "k8s.io.api.networking.v1.IngressSpec"],
+    [3, "status", "message", 4, "k8s.io.api.networking.v1.IngressStatus"],
+  ],
+  "k8s.io.api.networking.v1.IngressBackend": [
+    [3, "resource", "message", 12, "k8s.io.api.core.v1.TypedLocalObjectReference"],
+    [4, "service", "message", 12, "k8s.io.api.networking.v1.IngressServiceBackend"],
+  ],
+  "k8s.io.api.networking.v1.IngressClass": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "spec", "message", 4, "k8s.io.api.networking.v1.IngressClassSpec"],
+  ],
+  "k8s.io.api.networking.v1.IngressClassParametersReference": [
+    [1, "apiGroup", "string", 12],
+    [2, "kind", "string", 0],
+    [3, "name", "string", 0],
+    [4, "scope", "string", 12],
+    [5, "namespace", "string", 12],
+  ],
+  "k8s.io.api.networking.v1.IngressClassSpec": [
+    [1, "controller", "string", 4],
+    [2, "parameters", "message", 12, "k8s.io.api.networking.v1.IngressClassParametersReference"],
+  ],
+  "k8s.io.api.networking.v1.IngressLoadBalancerIngress": [
+    [1, "ip", "string", 4],
+    [2, "hostname", "string", 4],
+    [4, "ports", "message", 5, "k8s.io.api.networking.v1.IngressPortStatus"],
+  ],
+  "k8s.io.api.networking.v1.IngressLoadBalancerStatus": [
+    [1, "ingress", "message", 5, "k8s.io.api.networking.v1.IngressLoadBalancerIngress"],
+  ],
+  "k8s.io.api.networking.v1.IngressPortStatus": [
+    [1, "port", "int32", 0],
+    [2, "protocol", "string", 0],
+    [3, "error", "string", 12],
+  ],
+  "k8s.io.api.networking.v1.IngressRule": [
+    [1, "host", "string", 4],
+    [2, "", "message", 16, "k8s.io.api.networking.v1.IngressRuleValue"],
+  ],
+  "k8s.io.api.networking.v1.IngressRuleValue": [
+    [1, "http", "message", 12, "k8s.io.api.networking.v1.HTTPIngressRuleValue"],
+  ],
+  "k8s.io.api.networking.v1.IngressServiceBackend": [
+    [1, "name", "string", 0],
+    [2, "port", "message", 4, "k8s.io.api.networking.v1.ServiceBackendPort"],
+  ],
+  "k8s.io.api.networking.v1.IngressSpec": [
+    [1, "defaultBackend", "message", 12, "k8s.io.api.networking.v1.IngressBackend"],
+    [2, "tls", "message", 5, "k8s.io.api.networking.v1.IngressTLS"],
+    [3, "rules", "message", 5, "k8s.io.api.networking.v1.IngressRule"],
+    [4, "ingressClassName", "string", 12],
+  ],
+  "k8s.io.api.networking.v1.IngressStatus": [
+    [1, "loadBalancer", "message", 4, "k8s.io.api.networking.v1.IngressLoadBalancerStatus"],
+  ],
+  "k8s.io.api.networking.v1.IngressTLS": [
+    [1, "hosts", "string", 5],
+    [2, "secretName", "string", 4],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicy": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "spec", "message", 4, "k8s.io.api.networking.v1.NetworkPolicySpec"],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicyEgressRule": [
+    [1, "ports", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyPort"],
+    [2, "to", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyPeer"],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicyIngressRule": [
+    [1, "ports", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyPort"],
+    [2, "from", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyPeer"],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicyPeer": [
+    [1, "podSelector", "message", 12, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"],
+    [2, "namespaceSelector", "message", 12, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"],
+    [3, "ipBlock", "message", 12, "k8s.io.api.networking.v1.IPBlock"],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicyPort": [
+    [1, "protocol", "string", 12],
+    [2, "port", "message", 12, "k8s.io.apimachinery.pkg.util.intstr.IntOrString"],
+    [3, "endPort", "int32", 12],
+  ],
+  "k8s.io.api.networking.v1.NetworkPolicySpec": [
+    [1, "podSelector", "message", 0, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"],
+    [2, "ingress", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyIngressRule"],
+    [3, "egress", "message", 5, "k8s.io.api.networking.v1.NetworkPolicyEgressRule"],
+    [4, "policyTypes", "string", 5],
+  ],
+  "k8s.io.api.networking.v1.ServiceBackendPort": [
+    [1, "name", "string", 4],
+    [2, "number", "int32", 4],
+  ],
   "k8s.io.api.policy.v1.Eviction": [
     [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
     [2, "deleteOptions", "message", 12, "k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions"],
+  ],
+  "k8s.io.api.policy.v1.PodDisruptionBudget": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "spec", "message", 4, "k8s.io.api.policy.v1.PodDisruptionBudgetSpec"],
+    [3, "status", "message", 4, "k8s.io.api.policy.v1.PodDisruptionBudgetStatus"],
+  ],
+  "k8s.io.api.policy.v1.PodDisruptionBudgetSpec": [
+    [1, "minAvailable", "message", 12, "k8s.io.apimachinery.pkg.util.intstr.IntOrString"],
+    [2, "selector", "message", 12, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"],
+    [3, "maxUnavailable", "message", 12, "k8s.io.apimachinery.pkg.util.intstr.IntOrString"],
+    [4, "unhealthyPodEvictionPolicy", "string", 12],
+  ],
+  "k8s.io.api.policy.v1.PodDisruptionBudgetStatus": [
+    [1, "observedGeneration", "int64", 4],
+    [2, "disruptedPods", "map", 7, "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.DisruptedPodsEntry"],
+    [3, "disruptionsAllowed", "int32", 0],
+    [4, "currentHealthy", "int32", 0],
+    [5, "desiredHealthy", "int32", 0],
+    [6, "expectedPods", "int32", 0],
+    [7, "conditions", "message", 5, "k8s.io.apimachinery.pkg.apis.meta.v1.Condition"],
+  ],
+  "k8s.io.api.policy.v1.PodDisruptionBudgetStatus.DisruptedPodsEntry": [
+    [1, "key", "string", 8],
+    [2, "value", "message", 8, "k8s.io.apimachinery.pkg.apis.meta.v1.Time"],
+  ],
+  "k8s.io.api.rbac.v1.AggregationRule": [
+    [1, "clusterRoleSelectors", "message", 5, "k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector"],
+  ],
+  "k8s.io.api.rbac.v1.ClusterRole": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "rules", "message", 1, "k8s.io.api.rbac.v1.PolicyRule"],
+    [3, "aggregationRule", "message", 12, "k8s.io.api.rbac.v1.AggregationRule"],
+  ],
+  "k8s.io.api.rbac.v1.ClusterRoleBinding": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "subjects", "message", 5, "k8s.io.api.rbac.v1.Subject"],
+    [3, "roleRef", "message", 0, "k8s.io.api.rbac.v1.RoleRef"],
+  ],
+  "k8s.io.api.rbac.v1.PolicyRule": [
+    [1, "verbs", "string", 1],
+    [2, "apiGroups", "string", 5],
+    [3, "resources", "string", 5],
+    [4, "resourceNames", "string", 5],
+    [5, "nonResourceURLs", "string", 5],
+  ],
+  "k8s.io.api.rbac.v1.Role": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "rules", "message", 1, "k8s.io.api.rbac.v1.PolicyRule"],
+  ],
+  "k8s.io.api.rbac.v1.RoleBinding": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "subjects", "message", 5, "k8s.io.api.rbac.v1.Subject"],
+    [3, "roleRef", "message", 0, "k8s.io.api.rbac.v1.RoleRef"],
+  ],
+  "k8s.io.api.rbac.v1.RoleRef": [
+    [1, "apiGroup", "string", 0],
+    [2, "kind", "string", 0],
+    [3, "name", "string", 0],
+  ],
+  "k8s.io.api.rbac.v1.Subject": [
+    [1, "kind", "string", 0],
+    [2, "apiGroup", "string", 4],
+    [3, "name", "string", 0],
+    [4, "namespace", "string", 4],
+  ],
+  "k8s.io.api.scheduling.v1.PriorityClass": [
+    [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
+    [2, "value", "int32", 0],
+    [3, "globalDefault", "bool", 4],
+    [4, "description", "string", 4],
+    [5, "preemptionPolicy", "string", 12],
   ],
   "k8s.io.api.storage.v1.StorageClass": [
     [1, "metadata", "message", 4, "k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"],
