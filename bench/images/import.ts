@@ -18,8 +18,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openImageStore } from "../../internal/images";
 import {
-  busyboxEntries,
   buildImage,
+  busyboxEntries,
   type LayerEntry,
   tarLayer,
   writeDockerArchive,

@@ -1,6 +1,7 @@
 // `tsk images import|ls|rm|pull|prune`: the node's image store from the command line,
 // with docker's output shapes (`docker load`, `docker images`, `docker rmi`).
-import { familiarName, type ImageSummary, type Progress, openImageStore, parseReference } from "../images";
+import { basename } from "node:path";
+import { familiarName, type ImageSummary, openImageStore, type Progress, parseReference } from "../images";
 import { type FlagSpec, parseFlags, UsageError, usage } from "./flags";
 
 const common: FlagSpec[] = [
@@ -88,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       if (args.length === 0) throw new UsageError("import needs at least one archive");
       let status = 0;
       for (const file of args) {
-        const bar = progressBar(file);
+        const bar = progressBar(basename(file));
         try {
           const images = await store.importArchive(file, { onProgress: bar.update });
           bar.end();

@@ -10,6 +10,7 @@ import * as zlib from "node:zlib";
 import { extract } from "tar-stream";
 import { ImageError } from "./errors";
 import {
+  checkDigest,
   type Descriptor,
   MEDIA,
   NAME_ANNOTATION,
@@ -17,12 +18,11 @@ import {
   type OciIndex,
   type OciManifest,
   REF_ANNOTATION,
-  checkDigest,
   sha256,
 } from "./layout";
 import { normalizeName } from "./reference";
 
-const KEEP_IN_MEMORY = 1 << 20;
+const KEEP_IN_MEMORY = 64 << 10;
 const MAX_JSON = 32 << 20;
 
 interface Entry {

@@ -4,7 +4,6 @@ import { ImageStore } from "./store";
 
 export { ImageError, type ImageErrorCode } from "./errors";
 export { familiarName, formatReference, normalizeName, parseReference, type Reference } from "./reference";
-export type { ImageRunConfig, ResolvedImage } from "./types";
 export type {
   ImageSummary,
   Progress,
@@ -14,6 +13,7 @@ export type {
   PullResult,
   RemoveResult,
 } from "./store";
+export type { ImageRunConfig, ResolvedImage } from "./types";
 export { ImageStore };
 
 /** Opens (creating if needed) the image store under <dataDir>/agent. */

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { type Readable, Transform, type TransformCallback, pipeline } from "node:stream";
+import { pipeline, type Readable, Transform, type TransformCallback } from "node:stream";
 import * as zlib from "node:zlib";
 import { ImageError } from "./errors";
 import { type Layout, MEDIA } from "./layout";

@@ -7,6 +7,7 @@ import { Archive, type ArchiveImage, choosePlatform, decompressIfNeeded } from "
 import { ImageError } from "./errors";
 import { ingestLayer, type LayerMeta, readLayerMeta } from "./ingest";
 import {
+  checkDigest,
   type Descriptor,
   Layout,
   MEDIA,
@@ -15,7 +16,6 @@ import {
   type OciIndex,
   type OciManifest,
   REF_ANNOTATION,
-  checkDigest,
   sha256,
 } from "./layout";
 import { createLease, type Lease, leasedDigests, withLock } from "./lock";

@@ -13,7 +13,7 @@ import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { extract, type Header } from "tar-stream";
 import { ImageError } from "./errors";
-import { makeOpaque, makeWhiteout, lsetxattr, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native";
+import { lsetxattr, makeOpaque, makeWhiteout, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from "./native";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const euid = process.geteuid?.() ?? -1;

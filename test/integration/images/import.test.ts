@@ -1,5 +1,7 @@
+import { execFileSync } from "node:child_process";
 import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import * as zlib from "node:zlib";
 import { gzipSync } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,7 +10,11 @@ import {
   type BuiltImage,
   buildBusyboxDockerArchive,
   buildBusyboxOciArchive,
+  buildImage,
+  sha256,
+  tarLayer,
   WHITEOUT_LAYERS,
+  writeOciArchive,
 } from "../../support/images";
 import { diskUsage, removeDir, storeFiles, tempDir, tsk } from "./helpers";
 
@@ -162,6 +168,48 @@ test("a gzip-compressed docker save archive imports", async () => {
   const store = await openImageStore({ dataDir: dataDir() });
   const [img] = await store.importArchive(gz);
   assert.is(img.id, dockerImg.configDigest);
+});
+
+test("a zstd-compressed OCI layer imports where Node has zstd, and is refused clearly where it has not", async () => {
+  const tars = [await tarLayer([{ path: "z", content: "zstd layer\n" }])];
+  const img = buildImage(tars);
+  const zst = execFileSync("zstd", ["-q", "-c"], { input: tars[0] });
+  img.layers[0] = {
+    data: zst,
+    digest: sha256(zst),
+    diffId: img.layers[0].diffId,
+    mediaType: "application/vnd.oci.image.layer.v1.tar+zstd",
+  };
+  img.manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: img.configDigest,
+        size: img.config.length,
+      },
+      layers: [{ mediaType: img.layers[0].mediaType, digest: img.layers[0].digest, size: zst.length }],
+    }),
+  );
+  img.manifestDigest = sha256(img.manifest);
+  const path = join(work, "zstd.tar");
+  await writeOciArchive(path, [{ image: img, names: ["zstd:latest"] }]);
+  const store = await openImageStore({ dataDir: dataDir() });
+  if (typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === "function") {
+    await store.importArchive(path);
+    const r = await store.resolve("zstd");
+    assert.is(readFileSync(join(r.layers[0], "z"), "utf8"), "zstd layer\n");
+  } else {
+    try {
+      await store.importArchive(path);
+      assert.unreachable("imported zstd without zstd support");
+    } catch (err) {
+      if (err instanceof assert.Assertion) throw err;
+      assert.is((err as { code?: string }).code, "Unsupported");
+      assert.match((err as Error).message, /zstd-compressed layers need Node 22\.15/);
+    }
+  }
 });
 
 test("importDropFolder imports every archive in agent/images and reports a bad one without stopping", async () => {
