@@ -492,7 +492,8 @@ async function serveWatch(
   let closed = false;
   const write = (type: string, object: unknown) => {
     if (closed) return;
-    res.write(`${JSON.stringify({ type, object })}\n`);
+    // The same stored object goes to every watcher: serialise it once.
+    res.write(`{"type":${JSON.stringify(type)},"object":${jsonOf(object as KObject)}}\n`);
     // A watcher that stops reading is dropped rather than buffered without bound.
     if (res.writableLength > 16 * 1024 * 1024) finish();
   };

@@ -1,17 +1,19 @@
 // PATCH: the four patch types kubectl sends, applied to the stored object inside a
 // read-modify-write loop so concurrent writers are never lost.
 import { load as loadYaml } from "js-yaml";
-import { applyJsonPatch } from "../api/patch/jsonpatch";
-import { applyMergePatch } from "../api/patch/mergepatch";
-import { applyStrategicMergePatch } from "../api/patch/strategic";
-const serverSideApply = (..._a: unknown[]): unknown => {
-  throw new Error("x");
-};
-import type { PatchMeta } from "../api/patch/meta";
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  PatchError,
+  type PatchMeta,
+  serverSideApply,
+} from "../api/patch";
 import { groupVersion, type ResourceInfo } from "../api/resources";
 import { patchMetaFor } from "../api/schema";
 import type { RequestContext } from "./context";
-import { ApiError, errors, toApiError } from "./errors";
+import { ignoredPathsFor } from "./admission";
+import { ApiError, errors } from "./errors";
 import type { KObject } from "./objects";
 import type { Registry } from "./registry";
 
@@ -50,9 +52,9 @@ export function patchDocument(
     }
   } catch (err) {
     if (err instanceof ApiError) throw err;
-    const e = toApiError(err);
-    if (e.httpCode === 500) throw errors.badRequest((err as Error).message);
-    throw e;
+    if (err instanceof PatchError)
+      throw patchErrorToApi(err, { group: "", plural: "", kind: "" } as ResourceInfo, "");
+    throw errors.badRequest((err as Error).message);
   }
   throw errors.unsupportedMediaType(contentType, PATCH_TYPES);
 }
@@ -96,7 +98,7 @@ async function apply(
   name: string,
   body: Buffer,
   q: URLSearchParams,
-  meta: PatchMeta | undefined,
+  meta: PatchMeta,
   subresource?: "status",
 ): Promise<{ object: KObject; created: boolean }> {
   let applied: KObject;
@@ -125,7 +127,7 @@ async function apply(
       exists = false;
     }
     if (!exists) {
-      const { object } = runApply(info, undefined, applied, manager, force, meta);
+      const { object } = runApply(info, undefined, applied, manager, force, meta, subresource);
       try {
         return { object: await reg.create(applyCtx, info, namespace, object), created: true };
       } catch (err) {
@@ -138,7 +140,7 @@ async function apply(
       info,
       namespace,
       name,
-      (current) => runApply(info, current, applied, manager, force, meta).object,
+      (current) => runApply(info, current, applied, manager, force, meta, subresource).object,
       {
         subresource,
       },
@@ -154,39 +156,44 @@ function runApply(
   applied: KObject,
   manager: string,
   force: boolean,
-  meta: PatchMeta | undefined,
+  meta: PatchMeta,
+  subresource?: "status",
 ): { object: KObject } {
   const res = serverSideApply({
     live,
     applied,
     manager,
     force,
-    meta: meta!,
+    meta,
     now: new Date(),
-    operation: "Apply",
-  } as never) as {
-    object: KObject;
-    conflicts?: Array<{ manager: string; field: string }>;
+    subresource,
+    ignoredPaths: ignoredPathsFor(info, subresource),
+  });
+  if (res.error) throw patchErrorToApi(res.error, info, applied.metadata?.name ?? "");
+  return { object: res.object as KObject };
+}
+
+/** PatchError codes → Status, keeping the causes (FieldManagerConflict for apply conflicts). */
+export function patchErrorToApi(err: PatchError, info: ResourceInfo, name: string): ApiError {
+  const causes = err.causes.map((c) => ({
+    reason: c.type,
+    message: c.message,
+    ...(c.field ? { field: c.field } : {}),
+  }));
+  const details = {
+    ...(name ? { name } : {}),
+    ...(info.group ? { group: info.group } : {}),
+    ...(info.plural ? { kind: info.plural } : {}),
+    ...(causes.length ? { causes } : {}),
   };
-  if (res.conflicts?.length) {
-    const n = res.conflicts.length;
-    const lines = res.conflicts.map(
-      (c) => `conflict with "${c.manager}"${" using " + groupVersion(info)}: ${c.field}`,
-    );
-    const message =
-      n === 1
-        ? `Apply failed with 1 conflict: ${lines[0]}`
-        : `Apply failed with ${n} conflicts: ${lines.join("\n")}`;
-    throw new ApiError(409, "Conflict", message, {
-      name: applied.metadata?.name,
-      ...(info.group ? { group: info.group } : {}),
-      kind: info.plural,
-      causes: res.conflicts.map((c) => ({
-        reason: "FieldManagerConflict",
-        message: `conflict with "${c.manager}" using ${groupVersion(info)}`,
-        field: c.field,
-      })),
-    });
+  switch (err.code) {
+    case "Conflict":
+      return new ApiError(409, "Conflict", err.message, details);
+    case "Invalid":
+      return new ApiError(422, "Invalid", err.message, details);
+    case "RequestEntityTooLarge":
+      return new ApiError(413, "RequestEntityTooLarge", err.message);
+    default:
+      return new ApiError(400, "BadRequest", err.message, causes.length ? { causes } : undefined);
   }
-  return { object: res.object };
 }

@@ -25,7 +25,7 @@ import { type ListFilter, compileFilter } from "./filter";
 export interface Admission {
   /** Fills in the defaults Kubernetes sets. Mutates obj. */
   applyDefaults(info: ResourceInfo, obj: KObject): void;
-  /** Field and semantic validation. `strictErrors` become a 400 under fieldValidation=Strict. */
+  /** Field and semantic validation; throws a 400 ApiError for undecodable or (Strict) unknown fields. */
   validate(
     info: ResourceInfo,
     obj: KObject,
@@ -34,15 +34,16 @@ export interface Admission {
       old?: KObject;
       fieldValidation: FieldValidation;
       rawBody?: string;
+      subresource?: string;
     },
-  ): { causes: StatusCause[]; warnings: string[]; strictErrors?: string[] };
+  ): { causes: StatusCause[]; warnings: string[] };
   /** Keeps metadata.managedFields for ordinary writes (server-side apply has its own path). */
   trackManagedFields?(
     info: ResourceInfo,
     old: KObject | undefined,
     obj: KObject,
     manager: string,
-    operation: "Update",
+    subresource?: string,
   ): void;
 }
 
@@ -217,15 +218,16 @@ export class Registry {
       obj.status = { phase: "Active" };
     }
     if (info.plural === "pods") obj.status = { phase: "Pending", qosClass: qosClass(obj) };
+    // As Kubernetes does, a generated name is chosen before validation (so it is checked).
+    const generate = !meta.name;
+    if (generate) meta.name = `${meta.generateName}${randomSuffix()}`;
     this.admit(ctx, info, obj, "create");
-    if (ctx.fieldManager)
-      this.admission.trackManagedFields?.(info, undefined, obj, ctx.fieldManager, "Update");
+    if (ctx.fieldManager) this.admission.trackManagedFields?.(info, undefined, obj, ctx.fieldManager);
     const hooks = this.hooks[info.plural];
     hooks?.beforeCreate?.(ctx, info, obj);
-    const generate = !meta.name;
     try {
       for (let attempt = 0; ; attempt++) {
-        if (generate) meta.name = `${meta.generateName}${randomSuffix()}`;
+        if (generate && attempt > 0) meta.name = `${meta.generateName}${randomSuffix()}`;
         if (ctx.dryRun) {
           hooks?.abortCreate?.(obj);
           return withTypeMeta(info, obj);
@@ -366,8 +368,8 @@ export class Registry {
     }
     delete meta.resourceVersion;
     if (subresource !== "status") this.hooks[info.plural]?.beforeUpdate?.(ctx, info, old, next);
-    if (subresource !== "status") this.admit(ctx, info, next, "update", old);
-    if (ctx.fieldManager) this.admission.trackManagedFields?.(info, old, next, ctx.fieldManager, "Update");
+    this.admit(ctx, info, next, "update", old, subresource);
+    if (ctx.fieldManager) this.admission.trackManagedFields?.(info, old, next, ctx.fieldManager, subresource);
     return next;
   }
 
@@ -419,19 +421,17 @@ export class Registry {
     obj: KObject,
     operation: "create" | "update",
     old?: KObject,
+    subresource?: "status",
   ): void {
-    this.admission.applyDefaults(info, obj);
+    if (subresource !== "status") this.admission.applyDefaults(info, obj);
     const name = obj.metadata?.name ?? obj.metadata?.generateName ?? "";
     const res = this.admission.validate(info, obj, {
       operation,
       old,
       fieldValidation: ctx.fieldValidation ?? "Ignore",
       rawBody: ctx.rawBody,
+      subresource,
     });
-    if (res.strictErrors?.length && ctx.fieldValidation === "Strict")
-      throw errors.badRequest(strictMessage(res.strictErrors));
-    if (res.strictErrors?.length && ctx.fieldValidation === "Warn")
-      ctx.warnings.push(...res.strictErrors.map(stripStrictPrefix));
     ctx.warnings.push(...res.warnings);
     if (res.causes.length) throw errors.invalid(info, name, res.causes);
   }
@@ -660,14 +660,6 @@ function requiredName(): StatusCause {
     message: "Required value: name or generateName is required",
     field: "metadata.name",
   };
-}
-
-function strictMessage(errs: string[]): string {
-  return errs.length === 1 ? errs[0] : `strict decoding error: ${errs.map(stripStrictPrefix).join(", ")}`;
-}
-
-function stripStrictPrefix(s: string): string {
-  return s.replace(/^strict decoding error: /, "");
 }
 
 export function withTypeMeta(info: ResourceInfo, obj: KObject): KObject {
