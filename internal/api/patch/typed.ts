@@ -137,56 +137,49 @@ export class Typed {
   }
 
   /**
-   * Merges keyed lists the way structured-merge-diff orders them: items only on the
-   * server keep their place, applied items come in the applied order.
+   * Merges keyed lists as structured-merge-diff orders them: live items keep their
+   * order, applied items that are also live come in the applied order, and applied
+   * items new to the list follow the applied item before them (or come where the
+   * live list runs out of shared items).
    */
   private mergeList(l: unknown[], c: unknown[], sp: SchemaPath, kind: ListKind, path: Path): unknown[] {
     const lpes = this.elements(l, sp, kind, path, false);
     const rpes = this.elements(c, sp, kind, path, true);
     const rIndex = indexOf(rpes);
     const lIndex = indexOf(lpes);
-    const shared = rpes.filter((pe) => pe !== undefined && lIndex.has(pe)) as string[];
-    let next = 0;
     const emitted = new Set<string>();
     const out: unknown[] = [];
-    const mergeItem = (li: unknown, ri: unknown, pe: string) => {
+    const emitApplied = (j: number) => {
+      const pe = rpes[j]!;
       emitted.add(pe);
-      if (shared[next] === pe) next++;
-      if (kind.kind === "set" || !isObject(li) || !isObject(ri)) return dropNulls(clone(ri));
-      return this.mergeFields(li, ri, sp, [...path, pe]);
+      const li = lIndex.get(pe);
+      const live = li === undefined ? undefined : l[li];
+      if (kind.kind === "set" || !isObject(live) || !isObject(c[j])) out.push(dropNulls(clone(c[j])));
+      else out.push(this.mergeFields(live, c[j] as JsonObject, sp, [...path, pe]));
     };
     let i = 0;
     let j = 0;
+    /** Emits the applied item at j and the new applied items after it. */
+    const emitRun = () => {
+      emitApplied(j++);
+      while (j < c.length && !lIndex.has(rpes[j]!)) emitApplied(j++);
+    };
     while (i < l.length || j < c.length) {
       const lpe = lpes[i];
-      const rpe = rpes[j];
-      if (i < l.length && j < c.length) {
-        if (lpe !== undefined && lpe === rpe) {
-          out.push(mergeItem(l[i], c[j], rpe));
-          i++;
-          j++;
-          continue;
-        }
-        if (lpe !== undefined && rIndex.has(lpe) && next < shared.length && shared[next] !== lpe) {
-          i++;
-          continue;
-        }
+      if (i < l.length && (lpe === undefined || !rIndex.has(lpe))) {
+        out.push(l[i++]);
+        continue;
       }
-      if (i < l.length) {
-        if (lpe === undefined || !rIndex.has(lpe)) {
-          out.push(l[i++]);
-          continue;
-        }
-        if (emitted.has(lpe) || j >= c.length) {
-          i++;
-          continue;
-        }
+      if (i < l.length && emitted.has(lpe!)) {
+        i++;
+        continue;
       }
       if (j < c.length) {
-        const li = lIndex.get(rpe!);
-        out.push(mergeItem(li === undefined ? undefined : l[li], c[j], rpe!));
-        j++;
+        if (i < l.length && lpe === rpes[j]) i++;
+        emitRun();
+        continue;
       }
+      i++;
     }
     return out;
   }
