@@ -184,8 +184,7 @@ function semantic(info: ResourceInfo, obj: Obj, opts: ValidateOptions): Cause[] 
  * Validates an object (already defaulted) for a create or update of `info`'s kind.
  * Strict decoding errors and decode errors mean "400, check nothing else"; type
  * errors are reported alone (the semantic checks assume well-typed values);
- * otherwise the semantic causes, plus the schema's required fields they do not
- * already name.
+ * otherwise the semantic causes.
  */
 export function validateObject(info: ResourceInfo, obj: object, opts: ValidateOptions): ValidationResult {
   const result: ValidationResult = { causes: [], warnings: [], strictErrors: [] };
@@ -206,12 +205,6 @@ export function validateObject(info: ResourceInfo, obj: object, opts: ValidateOp
     result.causes = schema.typeErrors;
     return result;
   }
-  const causes = semantic(info, clean, opts);
-  const named = new Set(causes.map((c) => c.field));
-  for (const m of schema?.missing ?? []) {
-    if (![...named].some((f) => f === m.field || f.startsWith(`${m.field}.`) || f.startsWith(`${m.field}[`)))
-      causes.push(m);
-  }
-  result.causes = causes;
+  result.causes = semantic(info, clean, opts);
   return result;
 }

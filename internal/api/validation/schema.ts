@@ -1,11 +1,14 @@
 // The structural layer: ajv against the generated schemas. It finds unknown fields
-// (which the server rejects, warns about or drops, by fieldValidation), values of
-// the wrong JSON type, and missing required fields. One ajv instance holds every
+// (which the server rejects, warns about or drops, by fieldValidation) and values of
+// the wrong JSON type. The schemas' `required` lists are not enforced here: like
+// kube-apiserver, which never checks them for built-in kinds, the semantic checks
+// decide what is required (a StatefulSet's serviceName is "required" in the 1.30
+// schema but optional on a 1.32 server). One ajv instance holds every
 // definition; a kind's validator is compiled on first use and kept.
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { definitionNameFor, definitions } from "../schema/definitions";
 import type { JsonSchema } from "../schema/types";
-import { type Cause, Path, required, typeInvalid } from "./field";
+import { type Cause, Path, typeInvalid } from "./field";
 import { QUANTITY_ERROR } from "./quantity";
 
 const QUANTITY_PATTERN = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
@@ -33,7 +36,6 @@ function forAjv(s: JsonSchema): Record<string, unknown> {
   } else if (s.additionalProperties && typeof s.additionalProperties === "object") {
     out.additionalProperties = forAjv(s.additionalProperties);
   }
-  if (s.required) out.required = s.required;
   return out;
 }
 
@@ -64,8 +66,6 @@ export interface SchemaResult {
   unknown: string[];
   /** Wrong JSON types (FieldValueTypeInvalid). */
   typeErrors: Cause[];
-  /** Fields the schema requires that are absent (FieldValueRequired). */
-  missing: Cause[];
   /** A value the decoder itself rejects (a malformed quantity): a 400, not a 422. */
   decodeError?: string;
 }
@@ -121,7 +121,7 @@ export function checkSchema(
 ): SchemaResult | undefined {
   const validate = validatorFor(group, version, kind);
   if (!validate) return undefined;
-  const result: SchemaResult = { unknown: [], typeErrors: [], missing: [] };
+  const result: SchemaResult = { unknown: [], typeErrors: [] };
   if (validate(obj)) return result;
   const seen = new Set<string>();
   for (const e of validate.errors ?? ([] as ErrorObject[])) {
@@ -148,12 +148,6 @@ export function checkSchema(
       );
     } else if (e.keyword === "pattern") {
       result.decodeError = QUANTITY_ERROR;
-    } else if (e.keyword === "required") {
-      const { path } = toPath(obj, e.instancePath, (e.params as { missingProperty: string }).missingProperty);
-      if (!seen.has(`r:${path.text}`)) {
-        seen.add(`r:${path.text}`);
-        result.missing.push(required(path));
-      }
     }
   }
   return result;

@@ -41,9 +41,11 @@ function validateSelector(spec: Obj, p: Path, what: string): Cause[] {
 /** The template's labels must be selected by the (non-empty) selector. */
 function validateTemplateMatches(spec: Obj, p: Path): Cause[] {
   const sel = spec.selector as LabelSelectorObject | undefined;
-  if (!isObj(sel) || selectorIsEmpty(sel)) return [];
+  // A missing selector converts to "nothing", which matches no labels (upstream reports
+  // both the Required selector and this mismatch); an empty one selects everything.
+  if (isObj(sel) && selectorIsEmpty(sel)) return [];
   const labels = objOf(objOf(spec.template).metadata).labels as Record<string, string> | undefined;
-  if (selectorMatches(sel, labels)) return [];
+  if (isObj(sel) && selectorMatches(sel, labels)) return [];
   return [
     invalid(
       p.child("template", "metadata", "labels"),
