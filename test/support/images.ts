@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { pack } from "tar-stream";
@@ -331,6 +332,8 @@ export interface TestRegistryOptions {
   images: Record<string, BuiltImage>;
   /** Require bearer tokens from /token (given for these credentials, or to anyone when undefined). */
   auth?: { username?: string; password?: string };
+  /** Serve HTTPS with this key and certificate (PEM) instead of plain HTTP. */
+  tls?: { key: string; cert: string };
   /** Serve each tag as a manifest list with linux/arm64 (bogus) and linux/amd64 entries. */
   manifestList?: boolean;
 }
@@ -382,7 +385,7 @@ export async function startTestRegistry(opts: TestRegistryOptions): Promise<Test
       manifests.set(`${repo}:${tag}`, m);
     }
   }
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? "/", "http://x");
     const port = (server.address() as AddressInfo).port;
@@ -404,7 +407,7 @@ export async function startTestRegistry(opts: TestRegistryOptions): Promise<Test
     if (opts.auth && req.headers.authorization !== `Bearer ${token}`) {
       const scope = m ? `repository:${m[1]}:pull` : "registry:catalog:*";
       res.writeHead(401, {
-        "WWW-Authenticate": `Bearer realm="http://127.0.0.1:${port}/token",service="tsk-test-registry",scope="${scope}"`,
+        "WWW-Authenticate": `Bearer realm="${opts.tls ? "https" : "http"}://127.0.0.1:${port}/token",service="tsk-test-registry",scope="${scope}"`,
         "Content-Type": "application/json",
       });
       res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
@@ -440,7 +443,10 @@ export async function startTestRegistry(opts: TestRegistryOptions): Promise<Test
       "Docker-Content-Digest": ref,
     });
     res.end(blob);
-  });
+  };
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+    : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {

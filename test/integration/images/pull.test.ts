@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -150,6 +151,55 @@ test("a registry serving a layer that does not match its digest is refused with 
     assert.equal(await store.list(), []);
   } finally {
     await bad.close();
+  }
+});
+
+test("pull over HTTPS verifies the registry's certificate", async () => {
+  const key = join(work, "tls.key");
+  const cert = join(work, "tls.crt");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+  const tls = { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
+  const secure = await startTestRegistry({ images: { "test/tools:v1": tools }, auth: {}, tls });
+  try {
+    const store = await openImageStore({ dataDir: dataDir() });
+    try {
+      await store.pull(`${secure.host}/test/tools:v1`, { plainHttp: false });
+      assert.unreachable("trusted an unknown certificate");
+    } catch (err) {
+      if (err instanceof assert.Assertion) throw err;
+      assert.is((err as { code?: string }).code, "Registry");
+      assert.match((err as Error).message, /certificate/);
+    }
+    const r = await store.pull(`${secure.host}/test/tools:v1`, { plainHttp: false, ca: [tls.cert] });
+    assert.is(r.manifestDigest, tools.manifestDigest);
+    assert.ok(
+      secure.requests.some((q) => q.startsWith("GET /token?")),
+      "token fetched over https",
+    );
+  } finally {
+    await secure.close();
   }
 });
 
