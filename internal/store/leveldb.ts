@@ -258,21 +258,23 @@ class LevelStore implements Store {
     }
   }
 
-  create(key: string, value: Uint8Array): Promise<KeyValue> {
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
     checkKey(key);
     checkValue(value);
-    return this.enqueue({ kind: "create", key, value }) as Promise<KeyValue>;
+    return (await this.enqueue({ kind: "create", key, value }))!;
   }
 
-  update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
+  async update(key: string, value: Uint8Array, expectedModRevision?: number): Promise<KeyValue> {
     checkKey(key);
     checkValue(value);
-    return this.enqueue({ kind: "update", key, value, expected: expectedModRevision }) as Promise<KeyValue>;
+    checkExpected(expectedModRevision);
+    return (await this.enqueue({ kind: "update", key, value, expected: expectedModRevision }))!;
   }
 
-  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     checkKey(key);
-    return this.enqueue({ kind: "delete", key, expected: expectedModRevision }) as Promise<KeyValue>;
+    checkExpected(expectedModRevision);
+    return (await this.enqueue({ kind: "delete", key, expected: expectedModRevision }))!;
   }
 
   watch(
@@ -588,6 +590,12 @@ class LevelStore implements Store {
 
 function checkKey(key: string): void {
   if (typeof key !== "string" || key === "") throw new TypeError("store: key must be a non-empty string");
+}
+
+function checkExpected(rev: number | undefined): void {
+  if (rev !== undefined && (!Number.isInteger(rev) || rev < 0)) {
+    throw new TypeError(`store: expectedModRevision must be a non-negative integer, got ${rev}`);
+  }
 }
 
 function checkValue(value: Uint8Array): void {

@@ -73,6 +73,35 @@ test("the change log on disk stays within the history window, across restarts", 
     assert.is(await logRecords(), 20);
   }));
 
+test("bad arguments are refused with clear errors and the store keeps working", () =>
+  withStore(async (b) => {
+    const store = await b.open();
+    try {
+      const refused = async (p: Promise<unknown>, what: string) => {
+        const err = await p.then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        assert.instance(err, TypeError, what);
+        return err!.message;
+      };
+      assert.match(await refused(store.create("", bytes("x")), "empty key"), "key");
+      assert.match(
+        await refused(store.create("/a", "text" as unknown as Uint8Array), "string value"),
+        "Uint8Array",
+      );
+      assert.match(
+        await refused(store.update("/a", bytes("x"), -1), "negative revision"),
+        "expectedModRevision",
+      );
+      assert.match(await refused(store.list("/", { limit: -5 }), "negative limit"), "limit");
+      assert.throws(() => store.watch("/", -1, () => {}), /fromRevision/);
+      assert.is((await store.create("/a", bytes("x"))).modRevision, 1);
+    } finally {
+      await store.close();
+    }
+  }));
+
 test("an unknown backend is an error naming it", async () => {
   try {
     await openStore({ backend: "etcd", path: "/nonexistent" } as unknown as StoreConfig);
