@@ -350,6 +350,13 @@ export function networkChecks(k: KernelInfo, ipForward: string | undefined): Sec
 // ---- the executable's own parts -------------------------------------------------------
 
 async function levelSelfTest(): Promise<Check> {
+  // Load the binding first: a Level whose binding fails in its constructor still runs its
+  // deferred open, which would create the database directory after we cleaned up.
+  try {
+    if (isSingleExecutable()) loadEmbeddedModule("classic-level.node");
+  } catch (err) {
+    return { name: "LevelDB", status: "missing", detail: (err as Error).message };
+  }
   const dir = mkdtempSync(join(tmpdir(), "tsk-check-config-"));
   try {
     const { Level } = await import("level");

@@ -47,9 +47,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runTsk(args: string[], timeout = 60_000) {
+function runTsk(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
   const bin = executable();
-  const r = spawnSync(bin, args, { cwd: dirname(bin), env: cleanEnv(), encoding: "utf8", timeout });
+  const r = spawnSync(bin, args, {
+    cwd: dirname(bin),
+    env: { ...cleanEnv(), ...opts.env },
+    encoding: "utf8",
+    timeout: opts.timeout ?? 60_000,
+  });
   if (r.error) throw r.error;
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -125,8 +130,10 @@ test("a second start reuses the native files it unpacked the first time", () => 
 });
 
 test("tsk check-config with a data dir it cannot write fails and says where", () => {
-  const r = runTsk(["check-config", "--data-dir", "/proc/tsk-no-such-dir"]);
+  const tmp = tempDir("tsk-exe-tmp-");
+  const r = runTsk(["check-config", "--data-dir", "/proc/tsk-no-such-dir"], { env: { TMPDIR: tmp } });
   assert.is(r.code, 1, r.stdout + r.stderr);
+  assert.equal(readdirSync(tmp), [], "the self-test leaves nothing in the temp dir");
   assert.match(
     r.stdout,
     /^ {2}LevelDB\s+MISSING {2}unpacking classic-level\.node to \/proc\/tsk-no-such-dir\/data\//m,
