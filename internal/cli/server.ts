@@ -5,6 +5,7 @@ import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { LocalClient, startApiServer } from "../apiserver";
 import { startControllers } from "../controllers";
+import { setDataDir } from "../embed";
 import { openapiV3Document, openapiV3Root } from "../api/schema";
 import { ensureServerCredentials, writeKubeconfig } from "../pki";
 import { openStore } from "../store";
@@ -166,6 +167,8 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
+  // Native parts embedded in the executable are unpacked under the data dir.
+  setDataDir(config.dataDir);
   const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
   const started = Date.now();
   const server = await startServer(config, log);
