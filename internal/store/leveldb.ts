@@ -509,7 +509,7 @@ class LevelStore implements Store {
 
   /** A LevelDB snapshot that holds exactly revision this.rev (taken between batches). */
   private async snapshot(): Promise<Snapshot> {
-    if (this.inFlight) await new Promise<void>((resolve) => this.snapshotWaiters.push(resolve));
+    while (this.inFlight) await new Promise<void>((resolve) => this.snapshotWaiters.push(resolve));
     this.checkOpen();
     return this.db.snapshot();
   }
