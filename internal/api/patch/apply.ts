@@ -168,10 +168,43 @@ function withManagedFields(obj: JsonObject, managers: Map<string, Manager>): Jso
   return obj;
 }
 
+/** The API server keeps at most this many Update entries; older ones merge into "ancient-changes". */
+export const MAX_UPDATE_MANAGERS = 10;
+
 function stripAndDropEmpty(managers: Map<string, Manager>): void {
   for (const [k, m] of managers) {
     m.set = m.set.difference(STRIP_SET);
     if (m.set.isEmpty()) managers.delete(k);
+  }
+  capUpdateManagers(managers);
+}
+
+/** Merges the oldest Update entries, per apiVersion, into an "ancient-changes" entry. */
+function capUpdateManagers(managers: Map<string, Manager>): void {
+  const updaters = [...managers.entries()].filter(([, m]) => m.operation === "Update");
+  let count = updaters.length;
+  if (count <= MAX_UPDATE_MANAGERS) return;
+  const seconds = (m: Manager) => (m.time ? Math.floor(Date.parse(m.time) / 1000) : 0);
+  updaters.sort(([ka, a], [kb, b]) => seconds(a) - seconds(b) || (ka < kb ? -1 : 1));
+  const firstByVersion = new Map<string, string>();
+  for (const [key, m] of updaters) {
+    if (count <= MAX_UPDATE_MANAGERS) break;
+    const first = firstByVersion.get(m.apiVersion);
+    if (first === undefined) {
+      firstByVersion.set(m.apiVersion, key);
+      continue;
+    }
+    const bucket = { manager: "ancient-changes", operation: "Update" as const, apiVersion: m.apiVersion };
+    const bucketKey = identity(bucket);
+    if (!managers.has(bucketKey)) {
+      const firstEntry = managers.get(first)!;
+      managers.delete(first);
+      managers.set(bucketKey, { ...bucket, time: firstEntry.time, set: firstEntry.set });
+    }
+    const b = managers.get(bucketKey)!;
+    managers.set(bucketKey, { ...b, set: b.set.union(m.set), time: m.time });
+    managers.delete(key);
+    count--;
   }
 }
 
@@ -319,6 +352,7 @@ export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyRe
 
   const merged = typed.merge(liveBare, config) as JsonObject;
   if (previous) prune(typed, merged, previous.set, managers);
+  keepSystemMetadata(merged, liveBare);
 
   const cmp = typed.compare(liveBare, merged);
   const changed = removeIgnored(cmp.added.union(cmp.modified).union(cmp.removed), ignored);
@@ -345,6 +379,27 @@ export function serverSideApply(opts: ServerSideApplyOptions): ServerSideApplyRe
     }
   }
   return { object: withManagedFields(merged, managers) };
+}
+
+/** Fields the server sets: an applied configuration (e.g. creationTimestamp: null) never changes them. */
+const SYSTEM_METADATA = [
+  "uid",
+  "creationTimestamp",
+  "resourceVersion",
+  "generation",
+  "selfLink",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+];
+
+function keepSystemMetadata(merged: JsonObject, live: JsonObject): void {
+  const liveMd = metadataOf(live);
+  if (!liveMd) return;
+  if (!isObject(merged.metadata)) merged.metadata = {};
+  const md = merged.metadata as JsonObject;
+  for (const f of SYSTEM_METADATA) {
+    if (liveMd[f] !== undefined) md[f] = clone(liveMd[f]);
+  }
 }
 
 function removeAt(obj: JsonObject, path: readonly string[]): void {

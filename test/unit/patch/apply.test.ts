@@ -455,6 +455,41 @@ test("status is not owned by an applier when the server ignores it", () => {
   assert.is((entry(out, "me")!.fieldsV1 as Obj)["f:status"], undefined);
 });
 
+test("an applied creationTimestamp: null (kubectl create --dry-run -o yaml) leaves the stored one alone", () => {
+  const live = stored(applied(undefined, nginx(), "me", T0));
+  const cfg = nginx();
+  cfg.metadata.creationTimestamp = null;
+  const out = applied(live, cfg, "me", T1);
+  assert.is(out.metadata.creationTimestamp, T0);
+  assert.is(out.metadata.uid, "u1");
+});
+
+test("more than ten Update managers: the oldest are merged into ancient-changes", () => {
+  let obj = stored(
+    updateManagedFields(undefined, nginx(), { manager: "m00", meta: DEPLOYMENT_META, now: T0 }),
+  );
+  for (let i = 1; i <= 11; i++) {
+    const next = structuredClone(obj);
+    next.metadata.labels[`l${i}`] = "x";
+    const now = `2024-05-01T10:${String(i).padStart(2, "0")}:00Z`;
+    obj = stored(
+      updateManagedFields(obj, next, {
+        manager: `m${String(i).padStart(2, "0")}`,
+        meta: DEPLOYMENT_META,
+        now,
+      }),
+    );
+  }
+  const names = entries(obj).map((e) => e.manager);
+  assert.is(names.length, 10);
+  assert.ok(names.includes("ancient-changes"));
+  assert.not.ok(names.includes("m00"));
+  assert.ok(names.includes("m11"));
+  const ancient = entry(obj, "ancient-changes")!.fieldsV1 as Obj;
+  assert.ok(ancient["f:spec"], "the creator's fields live on in ancient-changes");
+  assert.equal(ancient["f:metadata"]["f:labels"]["f:l1"], {});
+});
+
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === "object") {
