@@ -5,6 +5,7 @@ import { ImageStore } from "./store";
 export { ImageError, type ImageErrorCode } from "./errors";
 export { familiarName, formatReference, normalizeName, parseReference, type Reference } from "./reference";
 export type {
+  DropFolderResult,
   ImageSummary,
   Progress,
   ProgressOptions,

@@ -28,6 +28,8 @@ export interface IngestOptions {
   diffId: string;
   /** Called with the number of blob bytes read so far. */
   onBytes?: (n: number) => void;
+  /** The descriptor's size: a source sending more is cut off (a registry cannot fill the disk). */
+  maxBytes?: number;
   lease: Lease;
   /** What the source is, for error messages ("layer 2 of busybox.tar"). */
   what: string;
@@ -62,12 +64,22 @@ class Digester extends Transform {
   constructor(
     private readonly sink?: number,
     private readonly onBytes?: (n: number) => void,
+    private readonly maxBytes?: number,
   ) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.maxBytes !== undefined && this.bytes > this.maxBytes) {
+      cb(
+        new ImageError(
+          "DigestMismatch",
+          `layer is larger than the ${this.maxBytes} bytes its descriptor says`,
+        ),
+      );
+      return;
+    }
     if (this.sink !== undefined) {
       let off = 0;
       while (off < chunk.length) off += fs.writeSync(this.sink, chunk, off, chunk.length - off);
@@ -123,7 +135,7 @@ export async function ingestLayer(layout: Layout, source: Readable, opts: Ingest
     const head = await peek(source, 4);
     if (head.length === 0) throw new ImageError("InvalidArchive", `${opts.what}: layer is empty`);
     const compression = detect(head);
-    const outer = new Digester(blobFd, opts.onBytes);
+    const outer = new Digester(blobFd, opts.onBytes, opts.maxBytes);
     const inner = new Digester();
     const unzip = decompressor(compression);
     const streams: NodeJS.ReadWriteStream[] = unzip ? [outer, unzip, inner] : [outer, inner];

@@ -17,6 +17,7 @@ import {
   type OciManifest,
   REF_ANNOTATION,
   sha256,
+  writeFileAtomic,
 } from "./layout";
 import { createLease, type Lease, leasedDigests, withLock } from "./lock";
 import { formatReference, parseReference } from "./reference";
@@ -44,6 +45,14 @@ export interface ImageSummary {
   created?: string;
   /** Layer diff ids, bottom first. */
   layers: string[];
+}
+
+export interface DropFolderResult {
+  file: string;
+  images?: ImageSummary[];
+  /** Imported at an earlier start and unchanged since. */
+  skipped?: boolean;
+  error?: Error;
 }
 
 export interface PruneResult {
@@ -164,23 +173,47 @@ export class ImageStore {
     }
   }
 
-  /** Imports each archive in <data-dir>/agent/images (the air-gap drop folder), in name order. */
-  async importDropFolder(
-    opts: ProgressOptions = {},
-  ): Promise<{ file: string; images?: ImageSummary[]; error?: Error }[]> {
+  /**
+   * Imports each archive in <data-dir>/agent/images (the air-gap drop folder), in name
+   * order, as the agent does at start. An archive imported before and unchanged since
+   * (same size and mtime, its images still present) is skipped. A bad archive is
+   * reported in its result and does not stop the others.
+   */
+  async importDropFolder(opts: ProgressOptions = {}): Promise<DropFolderResult[]> {
     await this.init();
     const names = (await fsp.readdir(this.layout.dropFolder))
-      .filter((n) => /\.(tar|tar\.gz|tgz|oci|oci\.tar)$/.test(n))
+      .filter((n) => /\.(tar|tar\.gz|tgz)$/.test(n))
       .sort();
-    const out: { file: string; images?: ImageSummary[]; error?: Error }[] = [];
+    const stateFile = join(this.layout.root, "imported.json");
+    const state = JSON.parse(await fsp.readFile(stateFile, "utf8").catch(() => "{}")) as Record<
+      string,
+      { size: number; mtimeMs: number; ids: string[] }
+    >;
+    const present = new Set((await this.list()).map((i) => i.id));
+    const out: DropFolderResult[] = [];
     for (const n of names) {
       const file = join(this.layout.dropFolder, n);
+      const st = await fsp.stat(file);
+      const seen = state[n];
+      if (
+        seen &&
+        seen.size === st.size &&
+        seen.mtimeMs === st.mtimeMs &&
+        seen.ids.every((id) => present.has(id))
+      ) {
+        out.push({ file, skipped: true });
+        continue;
+      }
       try {
-        out.push({ file, images: await this.importArchive(file, opts) });
+        const images = await this.importArchive(file, opts);
+        state[n] = { size: st.size, mtimeMs: st.mtimeMs, ids: images.map((i) => i.id) };
+        out.push({ file, images });
       } catch (err) {
+        delete state[n];
         out.push({ file, error: err as Error });
       }
     }
+    await writeFileAtomic(this.layout, stateFile, JSON.stringify(state));
     return out;
   }
 
@@ -242,6 +275,7 @@ export class ImageStore {
         const { stream } = await client.blob(r.path, digest);
         await ingestLayer(this.layout, stream, {
           blobDigest: digest,
+          maxBytes: typeof d.size === "number" && d.size >= 0 ? d.size : undefined,
           diffId: diffIds[i],
           lease,
           what: `${ref}: layer ${digest}`,

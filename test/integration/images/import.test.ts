@@ -228,4 +228,25 @@ test("importDropFolder imports every archive in agent/images and reports a bad o
   ]);
 });
 
+test("at the next start unchanged drop-folder archives are skipped, removed images and changed files imported again", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  copyFileSync(dockerTar, join(d, "agent", "images", "a-busybox.tar"));
+  copyFileSync(ociTar, join(d, "agent", "images", "c-layered.tar"));
+  await store.importDropFolder();
+  const again = await store.importDropFolder();
+  assert.equal(
+    again.map((r) => r.skipped),
+    [true, true],
+  );
+  await store.remove("busybox:layered");
+  const third = await store.importDropFolder();
+  assert.equal(
+    third.map((r) => Boolean(r.skipped)),
+    [true, false],
+    "the removed image comes back from its archive",
+  );
+  assert.is((await store.resolve("busybox:layered")).layers.length, 3);
+});
+
 test.run();
