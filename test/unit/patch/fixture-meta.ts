@@ -76,26 +76,29 @@ function podSpec(prefix: string): Record<string, FieldMeta> {
 
 const condition = mergeBy("type");
 
-export const POD_META: PatchMeta = patchMetaFromTable({
+export const POD_TABLE: Record<string, FieldMeta> = {
   ...objectMeta("metadata"),
   ...podSpec("spec"),
   "status.conditions": condition,
   "status.podIPs": mergeBy("ip"),
-  "status.hostIPs": mergeBy("ip"),
+  // Merged by ip for strategic merge patch, but atomic for server-side apply.
+  "status.hostIPs": { type: "array", patchStrategy: "merge", patchMergeKey: "ip", listType: "atomic" },
   "status.containerStatuses": atomicList,
   "status.initContainerStatuses": atomicList,
-});
+};
+export const POD_META: PatchMeta = patchMetaFromTable(POD_TABLE);
 
-export const DEPLOYMENT_META: PatchMeta = patchMetaFromTable({
+export const DEPLOYMENT_TABLE: Record<string, FieldMeta> = {
   ...objectMeta("metadata"),
   "spec.selector": atomicMap,
   "spec.strategy": { type: "object", patchStrategy: "retainKeys" },
   ...objectMeta("spec.template.metadata"),
   ...podSpec("spec.template.spec"),
   "status.conditions": condition,
-});
+};
+export const DEPLOYMENT_META: PatchMeta = patchMetaFromTable(DEPLOYMENT_TABLE);
 
-export const SERVICE_META: PatchMeta = patchMetaFromTable({
+export const SERVICE_TABLE: Record<string, FieldMeta> = {
   ...objectMeta("metadata"),
   "spec.ports": mergeBy("port", {
     listMapKeys: ["port", "protocol"],
@@ -107,10 +110,12 @@ export const SERVICE_META: PatchMeta = patchMetaFromTable({
   "spec.ipFamilies": atomicList,
   "status.conditions": condition,
   "status.loadBalancer.ingress": atomicList,
-});
+};
+export const SERVICE_META: PatchMeta = patchMetaFromTable(SERVICE_TABLE);
 
-export const CONFIGMAP_META: PatchMeta = patchMetaFromTable({
+export const CONFIGMAP_TABLE: Record<string, FieldMeta> = {
   ...objectMeta("metadata"),
   data: { type: "object" },
   binaryData: { type: "object" },
-});
+};
+export const CONFIGMAP_META: PatchMeta = patchMetaFromTable(CONFIGMAP_TABLE);
