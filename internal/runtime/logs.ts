@@ -71,8 +71,11 @@ export async function* readLog(
       }
       if (!opts.follow || done || opts.signal?.aborted) return;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 250);
         const onAbort = () => resolve();
+        const t = setTimeout(() => {
+          opts.signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }, 250);
         opts.signal?.addEventListener("abort", onAbort, { once: true });
         wake.fn = () => {
           clearTimeout(t);

@@ -13,6 +13,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   watch,
   writeFileSync,
   writeSync,
@@ -436,12 +437,17 @@ export class Runtime {
     return join(this.containersDir, this.record(idOrName).id, "container.log");
   }
 
-  logs(idOrName: string, opts: LogOptions = {}): AsyncGenerator<LogEntry> {
+  logs(idOrName: string, opts: LogOptions = {}, startOffset = 0): AsyncGenerator<LogEntry> {
     const id = this.resolve(idOrName);
-    return readLog(join(this.containersDir, id, "container.log"), opts, () => {
-      const st = this.monitorStatus(id);
-      return !st || (st.status === "exited" && !this.monitorAlive(id, st));
-    });
+    return readLog(
+      join(this.containersDir, id, "container.log"),
+      opts,
+      () => {
+        const st = this.monitorStatus(id);
+        return !st || (st.status === "exited" && !this.monitorAlive(id, st));
+      },
+      startOffset,
+    );
   }
 
   stats(idOrName: string): CgroupStats {
@@ -491,8 +497,13 @@ export class Runtime {
         closeSync(fd);
       }
     };
+    // Output from now on: the log's current end, taken before anything is written to stdin.
+    let end = 0;
+    try {
+      end = statSync(join(dir, "container.log")).size;
+    } catch {}
     return {
-      output: this.logs(rec.id, { follow: true, tail: 0, signal: opts.signal }),
+      output: this.logs(rec.id, { follow: true, signal: opts.signal }, end),
       write: (data) => {
         if (!rec.stdin) throw new RuntimeError("Conflict", `container ${rec.name} was created without stdin`);
         send("stdin", data);

@@ -70,6 +70,11 @@ export function makeEnv(tag: string): Env {
     rmSync(dir, { recursive: true, force: true });
   };
   process.on("exit", cleanupSync);
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      cleanupSync();
+      process.exit(130);
+    });
   return {
     dir,
     layer,
