@@ -27,10 +27,11 @@ export async function* readLog(
   path: string,
   opts: LogOptions,
   isDone: () => boolean,
+  startOffset = 0,
 ): AsyncGenerator<LogEntry> {
   const sinceMs = opts.since ? opts.since.getTime() : undefined;
   let fh: Awaited<ReturnType<typeof open>> | undefined;
-  let offset = 0;
+  let offset = startOffset;
   let pending = "";
   let first = true;
   const wake = { fn: undefined as undefined | (() => void) };
