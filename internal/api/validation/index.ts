@@ -92,6 +92,29 @@ export function decodeErrorMessage(info: Pick<ResourceInfo, "kind" | "version">,
   return `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${error}`;
 }
 
+/**
+ * A Secret's data must decode as standard base64 (Go's encoding/json does it while
+ * decoding, hence a 400): `illegal base64 data at input byte N`, N as Go counts it.
+ */
+function base64Error(data: unknown): string | undefined {
+  for (const v of Object.values(objOf(data))) {
+    if (typeof v !== "string") continue;
+    const s = v.replace(/[\r\n]/g, "");
+    let bad = -1;
+    const pad = s.indexOf("=");
+    for (let i = 0; i < s.length && bad < 0; i++) {
+      const c = s[i];
+      const inAlphabet = /[A-Za-z0-9+/]/.test(c);
+      if (c === "=") {
+        if (i < s.length - 2 || (i === s.length - 2 && s[i + 1] !== "=") || i % 4 < 2) bad = i;
+      } else if (!inAlphabet || (pad >= 0 && i > pad)) bad = i;
+    }
+    if (bad < 0 && s.length % 4 !== 0) bad = s.length - (s.length % 4);
+    if (bad >= 0) return `illegal base64 data at input byte ${bad}`;
+  }
+  return undefined;
+}
+
 function nameFnFor(info: ResourceInfo): NameFn {
   if (info.group === "" && info.kind === "Namespace") return nameIsDNSLabel;
   if (info.group === "" && info.kind === "Service") return nameIsDNS1035Label;
@@ -197,8 +220,11 @@ export function validateObject(info: ResourceInfo, obj: object, opts: ValidateOp
   if (opts.fieldValidation === "Strict") result.strictErrors.push(...problems);
   else if (opts.fieldValidation === "Warn") result.warnings.push(...problems);
   if (result.strictErrors.length) return result;
-  if (schema?.decodeError) {
-    result.decodeError = schema.decodeError;
+  const decodeError =
+    schema?.decodeError ??
+    (info.group === "" && info.kind === "Secret" ? base64Error(clean.data) : undefined);
+  if (decodeError) {
+    result.decodeError = decodeError;
     return result;
   }
   if (schema?.typeErrors.length) {

@@ -154,6 +154,24 @@ test("a malformed quantity is a decoding error (400), as in Kubernetes", () => {
   );
 });
 
+test("a secret whose data is not base64 cannot be decoded", () => {
+  const bad = (value: string) =>
+    create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s", namespace: "default" },
+      data: { password: value },
+    }).decodeError;
+  assert.is(bad("plain"), "illegal base64 data at input byte 4");
+  assert.is(bad("pa$$word"), "illegal base64 data at input byte 2");
+  assert.is(bad("cGFzcw=="), undefined);
+  assert.is(bad("cGFzc3dvcmQ=\n"), undefined);
+  assert.is(
+    decodeErrorMessage(findKind("v1", "Secret") as ResourceInfo, bad("plain") as string),
+    'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 4',
+  );
+});
+
 test("null fields are treated as unset, as kubectl's creationTimestamp: null", () => {
   const p = pod({}, { creationTimestamp: null, labels: null });
   assert.is(create(p).message, "");
