@@ -102,6 +102,15 @@ function bare(obj: unknown): JsonObject {
   return out;
 }
 
+/** A read-only view of the object without metadata.managedFields (shares everything else). */
+function bareView(obj: unknown): JsonObject {
+  if (!isObject(obj)) return {};
+  const md = metadataOf(obj);
+  if (!md || !("managedFields" in md)) return obj;
+  const { managedFields: _, ...rest } = md;
+  return { ...obj, metadata: rest };
+}
+
 /** Reads metadata.managedFields; undefined when they are malformed. */
 export function decodeManagedFields(entries: unknown): Map<string, Manager> | undefined {
   const out = new Map<string, Manager>();
@@ -237,7 +246,7 @@ export function updateManagedFields(
   opts: UpdateManagedFieldsOptions,
 ): JsonObject {
   const typed = new Typed(opts.meta);
-  const liveBare = live === undefined ? {} : bare(live);
+  const liveBare = bareView(live);
   const newBare = bare(updated);
   const managers = baseManagers(live, updated);
   const apiVersion = isObject(updated) && typeof updated.apiVersion === "string" ? updated.apiVersion : "";

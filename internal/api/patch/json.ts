@@ -6,8 +6,10 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A deep copy of decoded JSON (JSON round trip: faster than structuredClone for plain data). */
 export function clone<T>(v: T): T {
-  return v === undefined ? v : structuredClone(v);
+  if (v === null || typeof v !== "object") return v;
+  return JSON.parse(JSON.stringify(v)) as T;
 }
 
 export function deepEqual(a: unknown, b: unknown): boolean {
