@@ -123,7 +123,7 @@ function removeTree(dir: string, procsFile: string): void {
 
 /** Kubernetes' shares -> cgroup v2 weight conversion (same formula as runc/crun). */
 export function sharesToWeight(shares: number): number {
-  return Math.round(1 + ((shares - 2) * 9999) / 262142);
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 export class CgroupV1 implements CgroupManager {
