@@ -20,6 +20,9 @@ import {
 const SDK_BIN = "/usr/lib/google-cloud-sdk/bin";
 const dir = mkdtempSync(join(tmpdir(), "tsk-openapi-"));
 const requests: string[] = [];
+/** Objects the fake server answers GETs with, by path; and the PATCH bodies it received. */
+const live = new Map<string, unknown>();
+const patches: { path: string; type: string; body: string }[] = [];
 let server: Server;
 let kubeconfig: string;
 
@@ -34,9 +37,16 @@ function send(
 }
 
 test.before(async () => {
-  server = createServer((req, res) => {
+  server = createServer(async (req, res) => {
     requests.push(`${req.method} ${req.url}`);
     const p = new URL(req.url ?? "/", "http://x").pathname;
+    if (req.method === "GET" && live.has(p)) return send(res, live.get(p));
+    if (req.method === "PATCH") {
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      patches.push({ path: p, type: String(req.headers["content-type"]), body });
+      return send(res, live.get(p));
+    }
     if (p === "/version") return send(res, { major: "1", minor: "32", gitVersion: "v1.32.2" });
     if (p === "/api")
       return send(res, { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [] });
@@ -145,5 +155,51 @@ for (const v of ["1.28", "1.32", "1.33"]) {
     assert.match(post as string, /fieldValidation=Strict/);
   });
 }
+
+test("client-side apply of a changed manifest sends a strategic merge patch keyed as upstream", async () => {
+  const container = (env: string[], ports: number[]) => ({
+    name: "a",
+    image: "nginx",
+    env: env.map((name) => ({ name, value: "1" })),
+    ports: ports.map((containerPort) => ({ containerPort })),
+  });
+  const manifest = (containers: unknown[]) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers } },
+    },
+  });
+  const before = manifest([container(["E1", "E2"], [80, 443]), { name: "b", image: "redis" }]);
+  const after = manifest([container(["E2"], [80])]);
+  const lastApplied = `${JSON.stringify({ ...before, metadata: { ...before.metadata, annotations: {} } })}\n`;
+  live.set("/apis/apps/v1/namespaces/default/deployments/web", {
+    ...before,
+    metadata: {
+      ...before.metadata,
+      uid: "u1",
+      resourceVersion: "5",
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": lastApplied },
+    },
+  });
+  writeFileSync(join(dir, "changed.json"), JSON.stringify(after));
+  const n = patches.length;
+  const r = await kubectl(`${SDK_BIN}/kubectl.1.32`, ["apply", "-f", join(dir, "changed.json")]);
+  assert.is(r.code, 0, r.stderr);
+  const patch = patches[n];
+  assert.ok(patch, "kubectl sent no PATCH");
+  assert.is(patch.type, "application/strategic-merge-patch+json");
+  const spec = JSON.parse(patch.body).spec.template.spec;
+  assert.equal(spec["$setElementOrder/containers"], [{ name: "a" }]);
+  const a = spec.containers.find((c: { name: string }) => c.name === "a");
+  assert.equal(a.env, [{ $patch: "delete", name: "E1" }]);
+  assert.equal(a.ports, [{ $patch: "delete", containerPort: 443 }]);
+  assert.equal(a["$setElementOrder/ports"], [{ containerPort: 80 }]);
+  assert.ok(
+    spec.containers.some((c: { $patch?: string; name: string }) => c.$patch === "delete" && c.name === "b"),
+  );
+});
 
 test.run();
