@@ -1,0 +1,148 @@
+// The scores of the default profile: each plugin gives every feasible node a raw
+// score, normalizes it to 0..100 across the nodes, and the weighted sum picks the node
+// (ties broken at random). Pure functions of (pod, facts, nodes).
+import type { KObject } from "../client/types";
+import { matchNodeSelectorTerm, type NodeSelectorTerm, tolerates } from "./filters";
+import type { NodeInfo, PodFacts } from "./nodeinfo";
+
+export const MAX_NODE_SCORE = 100;
+
+export interface ScorePlugin {
+  name: string;
+  weight: number;
+  /** Raw scores, one per node, in the nodes' order. */
+  score(pod: KObject, facts: PodFacts, nodes: NodeInfo[]): number[];
+}
+
+/** NodeResourcesFit with the LeastAllocated strategy on cpu and memory (weights 1 and 1). */
+export function leastAllocated(facts: PodFacts, node: NodeInfo): number {
+  const frac = (requested: number, allocatable: number) =>
+    allocatable <= 0 || requested > allocatable
+      ? 0
+      : ((allocatable - requested) * MAX_NODE_SCORE) / allocatable;
+  const cpu = frac(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
+  const mem = frac(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
+  return Math.floor((cpu + mem) / 2);
+}
+
+/** NodeResourcesBalancedAllocation: nodes whose cpu and memory fractions stay close score higher. */
+export function balancedAllocation(facts: PodFacts, node: NodeInfo): number {
+  const frac = (requested: number, allocatable: number) =>
+    allocatable <= 0 ? 1 : Math.min(1, requested / allocatable);
+  const cpu = frac(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
+  const mem = frac(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
+  const std = Math.abs(cpu - mem) / 2;
+  return Math.floor((1 - std) * MAX_NODE_SCORE);
+}
+
+/** Sum of the weights of the preferred node affinity terms the node matches. */
+export function preferredAffinity(pod: KObject, node: NodeInfo): number {
+  const terms: Array<{ weight: number; preference: NodeSelectorTerm }> =
+    pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  let sum = 0;
+  for (const t of terms)
+    if (t.weight && matchNodeSelectorTerm(t.preference ?? {}, node.node)) sum += t.weight;
+  return sum;
+}
+
+/** Number of PreferNoSchedule taints the pod does not tolerate (fewer is better). */
+export function intolerablePreferNoSchedule(pod: KObject, node: NodeInfo): number {
+  const tolerations = (pod.spec?.tolerations ?? []).filter(
+    (t: { effect?: string }) => !t.effect || t.effect === "PreferNoSchedule",
+  );
+  let n = 0;
+  for (const taint of node.taints)
+    if (taint.effect === "PreferNoSchedule" && !tolerations.some((t: any) => tolerates(t, taint))) n++;
+  return n;
+}
+
+/** Pods of the same controller already on the node (fewer is better). */
+export function sameOwnerCount(facts: PodFacts, node: NodeInfo): number {
+  return facts.owner ? (node.owners.get(facts.owner) ?? 0) : 0;
+}
+
+/** Upstream's DefaultNormalizeScore: scales to 0..100 by the maximum, optionally reversed. */
+export function normalize(scores: number[], reverse: boolean): number[] {
+  const max = Math.max(0, ...scores);
+  if (max === 0) return scores.map(() => (reverse ? MAX_NODE_SCORE : 0));
+  return scores.map((s) => {
+    const v = Math.floor((MAX_NODE_SCORE * s) / max);
+    return reverse ? MAX_NODE_SCORE - v : v;
+  });
+}
+
+/** Spreading: fewest matching pods gets 100, most gets a proportionally lower score. */
+export function normalizeSpread(counts: number[]): number[] {
+  const max = Math.max(0, ...counts);
+  const min = Math.min(...counts);
+  if (max === 0) return counts.map(() => MAX_NODE_SCORE);
+  return counts.map((c) => Math.floor((MAX_NODE_SCORE * (max + min - c)) / max));
+}
+
+/** The default profile's weights (1.32): TaintToleration 3, NodeAffinity 2, spread 2, fit 1, balance 1. */
+export const SCORE_PLUGINS: ScorePlugin[] = [
+  {
+    name: "TaintToleration",
+    weight: 3,
+    score: (pod, _f, nodes) =>
+      normalize(
+        nodes.map((n) => intolerablePreferNoSchedule(pod, n)),
+        true,
+      ),
+  },
+  {
+    name: "NodeAffinity",
+    weight: 2,
+    score: (pod, _f, nodes) =>
+      normalize(
+        nodes.map((n) => preferredAffinity(pod, n)),
+        false,
+      ),
+  },
+  {
+    name: "PodTopologySpread",
+    weight: 2,
+    score: (_p, facts, nodes) => normalizeSpread(nodes.map((n) => sameOwnerCount(facts, n))),
+  },
+  {
+    name: "NodeResourcesFit",
+    weight: 1,
+    score: (_p, facts, nodes) => nodes.map((n) => leastAllocated(facts, n)),
+  },
+  {
+    name: "NodeResourcesBalancedAllocation",
+    weight: 1,
+    score: (_p, facts, nodes) => nodes.map((n) => balancedAllocation(facts, n)),
+  },
+];
+
+/** Weighted totals per node. */
+export function scoreNodes(
+  pod: KObject,
+  facts: PodFacts,
+  nodes: NodeInfo[],
+  plugins = SCORE_PLUGINS,
+): number[] {
+  const totals = nodes.map(() => 0);
+  for (const p of plugins) {
+    const s = p.score(pod, facts, nodes);
+    for (let i = 0; i < nodes.length; i++) totals[i] += s[i] * p.weight;
+  }
+  return totals;
+}
+
+/** The index of the highest total; equal totals are chosen between uniformly at random. */
+export function selectHost(totals: number[], random: () => number = Math.random): number {
+  let best = -1;
+  let ties = 0;
+  for (let i = 0; i < totals.length; i++) {
+    if (best < 0 || totals[i] > totals[best]) {
+      best = i;
+      ties = 1;
+    } else if (totals[i] === totals[best]) {
+      ties++;
+      if (random() * ties < 1) best = i;
+    }
+  }
+  return best;
+}
