@@ -2,6 +2,8 @@
 // namespace so that the kinds of record never interleave:
 //
 //   "o" + key            object record: createRevision f64 | modRevision f64 | value bytes
+//   "k" + key            key record (empty value): opening builds the key index from
+//                        these small records instead of walking every object block
 //   "l" + revision u64 + type u8 + existed u8 + key    (empty value)
 //                        change-log head: what the change of that revision did
 //   "e" + revision u64   change-log event: the whole change (see encodeChange)
@@ -27,7 +29,14 @@ export function objectKey(key: string): Buffer {
   return Buffer.from(`o${key}`, "utf8");
 }
 
-/** The user key of an object record's LevelDB key. */
+/** The key record of `key` (see the layout above). */
+export function indexKey(key: string): Buffer {
+  return Buffer.from(`k${key}`, "utf8");
+}
+
+export const INDEX_RANGE = { gte: Buffer.from("k"), lt: Buffer.from("l") };
+
+/** The user key of an object or key record's LevelDB key. */
 export function userKey(dbKey: Buffer): string {
   return dbKey.toString("utf8", 1);
 }

@@ -33,6 +33,7 @@ import {
   HEAD_RANGE,
   headBound,
   headKey,
+  INDEX_RANGE,
   META_COMPACTED,
   META_REVISION,
   objectKey,
@@ -147,7 +148,7 @@ class LevelStore implements Store {
     const compacted = decodeNumber(compactedBuf);
 
     for await (const k of this.db.keys({
-      ...objectRange(""),
+      ...INDEX_RANGE,
       fillCache: false,
       highWaterMarkBytes: ITERATOR_BYTES,
     })) {

@@ -1,7 +1,16 @@
 // Turns the operations of one group-commit batch into LevelDB records, in order, with
 // each success getting the next revision. Pure: the writer supplies the current state
 // of the keys and commits the result.
-import { EMPTY, encodeChange, encodeObject, eventHead, eventKeyOf, headKey, objectKey } from "./codec";
+import {
+  EMPTY,
+  encodeChange,
+  encodeObject,
+  eventHead,
+  eventKeyOf,
+  headKey,
+  indexKey,
+  objectKey,
+} from "./codec";
 import { type KeyValue, StoreError, type WatchEvent } from "./types";
 
 export type WriteOp =
@@ -47,6 +56,7 @@ export function planBatch(ops: WriteOp[], state: Map<string, KeyValue | null>, r
     if (op.kind === "delete") {
       ev = { type: "delete", revision, key: op.key, prev: cur! };
       plan.ops.push({ type: "del", key: objectKey(op.key) });
+      plan.ops.push({ type: "del", key: indexKey(op.key) });
       state.set(op.key, null);
       plan.outcomes.push({ kv: cur! });
     } else {
@@ -58,6 +68,7 @@ export function planBatch(ops: WriteOp[], state: Map<string, KeyValue | null>, r
       };
       ev = cur ? { type: "put", revision, kv, prev: cur } : { type: "put", revision, kv };
       plan.ops.push({ type: "put", key: objectKey(op.key), value: encodeObject(kv) });
+      if (!cur) plan.ops.push({ type: "put", key: indexKey(op.key), value: EMPTY });
       state.set(op.key, kv);
       plan.outcomes.push({ kv });
     }

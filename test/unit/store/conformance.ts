@@ -407,6 +407,13 @@ export function storeConformance(name: string, factory: BackendFactory) {
       assert.is(text((await again.get("/s/a"))!.value), "2");
       assert.is((await again.get("/s/a"))!.createRevision, 1);
       assert.is(await again.get("/s/b"), undefined);
+      await expectStoreError(again.create("/s/a", bytes("x")), "AlreadyExists");
+      const page = await again.list("/s/", { limit: 1 });
+      assert.equal(
+        page.kvs.map((kv) => kv.key),
+        ["/s/a"],
+      );
+      assert.is(page.nextKey, undefined);
       const c = collector();
       const w = again.watch("/s/", 1, c.on);
       const evs = await c.until(3);
