@@ -5,7 +5,7 @@
 // decide what is required (a StatefulSet's serviceName is "required" in the 1.30
 // schema but optional on a 1.32 server). One ajv instance holds every
 // definition; a kind's validator is compiled on first use and kept.
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
+import type { default as Ajv, ErrorObject, ValidateFunction } from "ajv";
 import { definitionNameFor, definitions } from "../schema/definitions";
 import type { JsonSchema } from "../schema/types";
 import { type Cause, Path, typeInvalid } from "./field";
@@ -61,7 +61,9 @@ export function forAjvDoc(): Record<string, unknown> {
 
 function instance(): Ajv {
   if (ajv) return ajv;
-  const a = new Ajv(AJV_OPTIONS);
+  // Loaded only when a kind has no precompiled validator: startup does not pay for ajv.
+  const AjvClass = (require("ajv") as { default: typeof Ajv }).default;
+  const a = new AjvClass(AJV_OPTIONS);
   a.addSchema(forAjvDoc());
   ajv = a;
   return a;

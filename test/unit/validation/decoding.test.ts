@@ -11,6 +11,7 @@ import {
   pruneUnknownFields,
   strictDecodingMessage,
 } from "../../../internal/api/validation";
+import { checkSchema } from "../../../internal/api/validation/schema";
 import { create, deployment, pod } from "./helpers";
 
 const deployInfo = findKind("apps/v1", "Deployment") as ResourceInfo;
@@ -175,6 +176,20 @@ test("a secret whose data is not base64 cannot be decoded", () => {
 test("null fields are treated as unset, as kubectl's creationTimestamp: null", () => {
   const p = pod({}, { creationTimestamp: null, labels: null });
   assert.is(create(p).message, "");
+});
+
+test("a kind without a precompiled validator (a Scale body) is compiled on demand", () => {
+  const r = checkSchema("autoscaling", "v1", "Scale", {
+    apiVersion: "autoscaling/v1",
+    kind: "Scale",
+    spec: { replicas: "2", extra: 1 },
+  });
+  assert.equal(r?.unknown, ["spec.extra"]);
+  assert.is(r?.typeErrors[0].field, "spec.replicas");
+  assert.equal(checkSchema("autoscaling", "v1", "Scale", { spec: { replicas: 2 } }), {
+    unknown: [],
+    typeErrors: [],
+  });
 });
 
 test("one error is printed bare, several in brackets, repeats once", () => {
