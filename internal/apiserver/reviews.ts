@@ -1,5 +1,6 @@
 // Self reviews, as `kubectl auth can-i` and `kubectl auth whoami` use them:
 //   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews  → may I do this?
+//   POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews   → what may I do? (can-i --list)
 //   POST /apis/authentication.k8s.io/v1/selfsubjectreviews       → who am I?
 // Both answer for the requesting user, with the server's real authorizer; nothing is
 // stored. Bodies may be JSON or protobuf (kubectl 1.32 sends protobuf).
@@ -28,6 +29,14 @@ export const REVIEW_RESOURCES: VirtualResource[] = [
     verbs: ["create"],
   },
   {
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectRulesReview",
+    plural: "selfsubjectrulesreviews",
+    namespaced: false,
+    verbs: ["create"],
+  },
+  {
     group: "authentication.k8s.io",
     version: "v1",
     kind: "SelfSubjectReview",
@@ -42,8 +51,45 @@ export function registerProtobufBodies(): void {
   bodyDecoders.set(PROTOBUF_MEDIA_TYPE, (body) => decodeKubernetesProtobuf(body) as KObject);
 }
 
-const SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
-const SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
+const REVIEWS: Record<string, [apiVersion: string, kind: string]> = {
+  "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews": [
+    "authorization.k8s.io/v1",
+    "SelfSubjectAccessReview",
+  ],
+  "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews": [
+    "authorization.k8s.io/v1",
+    "SelfSubjectRulesReview",
+  ],
+  "/apis/authentication.k8s.io/v1/selfsubjectreviews": ["authentication.k8s.io/v1", "SelfSubjectReview"],
+};
+
+/** What every authenticated user may do (Kubernetes' system:basic-user and system:discovery roles). */
+const BASIC_RESOURCE_RULES = [
+  {
+    verbs: ["create"],
+    apiGroups: ["authorization.k8s.io"],
+    resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+  },
+  { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"] },
+];
+const BASIC_NON_RESOURCE_RULES = [
+  {
+    verbs: ["get"],
+    nonResourceURLs: [
+      "/api",
+      "/api/*",
+      "/apis",
+      "/apis/*",
+      "/healthz",
+      "/livez",
+      "/openapi",
+      "/openapi/*",
+      "/readyz",
+      "/version",
+      "/version/",
+    ],
+  },
+];
 
 /**
  * The review endpoints, in the shape of HandlerDeps.extra: returns false for any other
@@ -53,13 +99,10 @@ export function reviewHandlers(
   authorizer: ReviewAuthorizer,
 ): (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RequestContext) => Promise<boolean> {
   return async (req, res, url, ctx) => {
-    const path = url.pathname.replace(/\/+$/, "");
-    if (path !== SSAR_PATH && path !== SSR_PATH) return false;
+    const review = REVIEWS[url.pathname.replace(/\/+$/, "")];
+    if (!review) return false;
     if (req.method !== "POST") throw errors.methodNotAllowed();
-    const ssar = path === SSAR_PATH;
-    const [apiVersion, kind] = ssar
-      ? ["authorization.k8s.io/v1", "SelfSubjectAccessReview"]
-      : ["authentication.k8s.io/v1", "SelfSubjectReview"];
+    const [apiVersion, kind] = review;
     const obj = decodeBody(req, await readBody(req), undefined, ctx);
     if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion)
       throw errors.badRequest(
@@ -70,15 +113,24 @@ export function reviewHandlers(
         `the kind in the data (${obj.kind}) does not match the expected kind (${kind})`,
       );
     const metadata = isObject(obj.metadata) ? obj.metadata : { creationTimestamp: null };
-    const out = ssar
-      ? {
-          kind,
-          apiVersion,
-          metadata,
-          spec: obj.spec,
-          status: accessReviewStatus(authorizer, ctx.user, obj.spec),
-        }
-      : { kind, apiVersion, metadata, status: { userInfo: userInfo(ctx.user) } };
+    let out: Record<string, unknown>;
+    if (kind === "SelfSubjectAccessReview")
+      out = {
+        kind,
+        apiVersion,
+        metadata,
+        spec: obj.spec,
+        status: accessReviewStatus(authorizer, ctx.user, obj.spec),
+      };
+    else if (kind === "SelfSubjectRulesReview")
+      out = {
+        kind,
+        apiVersion,
+        metadata,
+        spec: obj.spec ?? {},
+        status: rulesReviewStatus(authorizer, ctx.user, obj.spec),
+      };
+    else out = { kind, apiVersion, metadata, status: { userInfo: userInfo(ctx.user) } };
     const text = JSON.stringify(out);
     res.writeHead(201, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
     res.end(text);
@@ -136,6 +188,42 @@ function accessReviewStatus(
     return { allowed: false, evaluationError: (err as Error).message };
   }
   return { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) };
+}
+
+/**
+ * The rules a user has in a namespace. The authorizer answers yes/no questions and cannot
+ * list its rules, so a user allowed everything gets the wildcard rules (as cluster-admin
+ * has) and anyone else the rules every user has, marked incomplete, as Kubernetes marks
+ * the answer of an authorizer that cannot enumerate.
+ */
+function rulesReviewStatus(
+  authorizer: ReviewAuthorizer,
+  user: UserInfo,
+  spec: unknown,
+): Record<string, unknown> {
+  const namespace = isObject(spec) ? str(spec.namespace) : "";
+  const all = authorizer.authorize(user, {
+    verb: "*",
+    group: "*",
+    resource: "*",
+    namespace: namespace || undefined,
+  }).allowed;
+  const allUrls = authorizer.authorize(user, { verb: "*", group: "", resource: "", path: "*" }).allowed;
+  return {
+    resourceRules: all
+      ? [{ verbs: ["*"], apiGroups: ["*"], resources: ["*"] }, ...BASIC_RESOURCE_RULES]
+      : BASIC_RESOURCE_RULES,
+    nonResourceRules: allUrls
+      ? [{ verbs: ["*"], nonResourceURLs: ["*"] }, ...BASIC_NON_RESOURCE_RULES]
+      : BASIC_NON_RESOURCE_RULES,
+    incomplete: !all,
+    ...(all
+      ? {}
+      : {
+          evaluationError:
+            "this authorizer cannot list rules; ask about one action with kubectl auth can-i VERB RESOURCE",
+        }),
+  };
 }
 
 function userInfo(user: UserInfo): Record<string, unknown> {
