@@ -215,3 +215,50 @@ export const FIELD_DEFAULTS: Record<string, Record<string, unknown>> = {
   [`${CORE}ServicePort`]: { protocol: "TCP" },
   [`${CORE}EndpointPort`]: { protocol: "TCP" },
 };
+
+/**
+ * Closed sets of values (upstream's `+enum` types), which kube-openapi publishes as
+ * `enum` and `kubectl explain` lists. Validation reports other values itself with
+ * upstream's NotSupported message, so ajv does not check these.
+ */
+export const FIELD_ENUMS: Record<string, Record<string, string[]>> = {
+  [`${CORE}PodSpec`]: {
+    restartPolicy: ["Always", "Never", "OnFailure"],
+    dnsPolicy: ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"],
+    preemptionPolicy: ["Never", "PreemptLowerPriority"],
+  },
+  [`${CORE}Container`]: {
+    imagePullPolicy: ["Always", "IfNotPresent", "Never"],
+    terminationMessagePolicy: ["FallbackToLogsOnError", "File"],
+  },
+  [`${CORE}EphemeralContainer`]: {
+    imagePullPolicy: ["Always", "IfNotPresent", "Never"],
+    terminationMessagePolicy: ["FallbackToLogsOnError", "File"],
+  },
+  [`${CORE}ContainerPort`]: { protocol: ["SCTP", "TCP", "UDP"] },
+  [`${CORE}ServicePort`]: { protocol: ["SCTP", "TCP", "UDP"] },
+  [`${CORE}ServiceSpec`]: {
+    type: ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"],
+    sessionAffinity: ["ClientIP", "None"],
+    externalTrafficPolicy: ["Cluster", "Local"],
+    internalTrafficPolicy: ["Cluster", "Local"],
+  },
+  [`${CORE}Toleration`]: {
+    operator: ["Equal", "Exists"],
+    effect: ["NoExecute", "NoSchedule", "PreferNoSchedule"],
+  },
+  [`${CORE}Taint`]: { effect: ["NoExecute", "NoSchedule", "PreferNoSchedule"] },
+  [`${CORE}PersistentVolumeClaimSpec`]: { volumeMode: ["Block", "Filesystem"] },
+  [`${CORE}PodStatus`]: { phase: ["Failed", "Pending", "Running", "Succeeded", "Unknown"] },
+  [`${CORE}NamespaceStatus`]: { phase: ["Active", "Terminating"] },
+  [`${CORE}PersistentVolumeClaimStatus`]: { phase: ["Bound", "Lost", "Pending"] },
+  "io.k8s.api.apps.v1.DeploymentStrategy": { type: ["Recreate", "RollingUpdate"] },
+  "io.k8s.api.apps.v1.DaemonSetUpdateStrategy": { type: ["OnDelete", "RollingUpdate"] },
+  "io.k8s.api.apps.v1.StatefulSetUpdateStrategy": { type: ["OnDelete", "RollingUpdate"] },
+  "io.k8s.api.apps.v1.StatefulSetSpec": { podManagementPolicy: ["OrderedReady", "Parallel"] },
+  "io.k8s.api.batch.v1.JobSpec": {
+    completionMode: ["Indexed", "NonIndexed"],
+    podReplacementPolicy: ["Failed", "TerminatingOrFailed"],
+  },
+  "io.k8s.api.batch.v1.CronJobSpec": { concurrencyPolicy: ["Allow", "Forbid", "Replace"] },
+};

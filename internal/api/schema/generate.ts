@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import ts from "typescript";
 import { RESOURCES } from "../resources";
-import { ATOMIC_STRUCTS, FIELD_DEFAULTS, FIELD_EXTENSIONS, INT64_FIELDS } from "./extensions";
+import { ATOMIC_STRUCTS, FIELD_DEFAULTS, FIELD_ENUMS, FIELD_EXTENSIONS, INT64_FIELDS } from "./extensions";
 import type { JsonSchema } from "./types";
 
 const TYPES_DIR = dirname(require.resolve("kubernetes-types/package.json"));
@@ -215,12 +215,17 @@ function generateOne(module: string, name: string): void {
       if (ext.strategy) s["x-kubernetes-patch-strategy"] = ext.strategy;
       if (ext.map) s["x-kubernetes-map-type"] = ext.map;
     }
+    const values = FIELD_ENUMS[full]?.[field];
+    if (values) s.enum = values;
     const d = FIELD_DEFAULTS[full]?.[field];
     if (d !== undefined) s.default = d;
     properties[field] = s;
     if (!m.questionToken) required.push(field);
   }
-  for (const field of Object.keys(FIELD_EXTENSIONS[full] ?? {})) {
+  for (const field of [
+    ...Object.keys(FIELD_EXTENSIONS[full] ?? {}),
+    ...Object.keys(FIELD_ENUMS[full] ?? {}),
+  ]) {
     if (!(field in properties)) throw new Error(`extension for unknown field ${full}.${field}`);
   }
   const s: JsonSchema = { description, type: "object" };

@@ -146,6 +146,13 @@ test("kubectl explain shows int-or-string fields as IntOrString", async () => {
   assert.match(r.stdout, /maxSurge\t<IntOrString>/);
 });
 
+test("kubectl explain lists the values of a closed set", async () => {
+  const r = await kubectl(`${SDK_BIN}/kubectl.1.32`, ["explain", "pods.spec.restartPolicy"]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /FIELD: restartPolicy <string>/);
+  assert.match(r.stdout, /ENUM:\s+Always\s+Never\s+OnFailure/);
+});
+
 for (const v of ["1.28", "1.32", "1.33"]) {
   test(`kubectl ${v} create sends fieldValidation=Strict after its OpenAPI probe`, async () => {
     const before = requests.length;
