@@ -9,7 +9,7 @@ import { pipeline, type Readable, Transform, type TransformCallback } from "node
 import * as zlib from "node:zlib";
 import { ImageError } from "./errors";
 import { type Layout, MEDIA } from "./layout";
-import type { Lease } from "./lock";
+import { type Lease, withLock } from "./lock";
 import { applyLayer } from "./unpack";
 
 export interface LayerMeta {
@@ -179,10 +179,13 @@ export async function ingestLayer(layout: Layout, source: Readable, opts: Ingest
     fs.fsyncSync(blobFd);
     fs.closeSync(blobFd);
     blobFd = undefined;
-    await opts.lease.add(diffId);
-    await opts.lease.add(blobDigest);
-    await renameInto(blobTmp, layout.blobPath(blobDigest));
-    await renameInto(tmpDir, layout.layerDir(diffId));
+    // Under the store lock so that a prune cannot take a same-named leftover away
+    // between our rename and its reading of the leases.
+    await withLock(layout, async () => {
+      await opts.lease.add(diffId, blobDigest);
+      await renameInto(blobTmp, layout.blobPath(blobDigest));
+      await renameInto(tmpDir, layout.layerDir(diffId));
+    });
     return meta;
   } finally {
     if (blobFd !== undefined) fs.closeSync(blobFd);

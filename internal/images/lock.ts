@@ -59,7 +59,7 @@ async function holdLock<T>(layout: Layout, fn: () => Promise<T>): Promise<T> {
 let leaseSeq = 0;
 
 export interface Lease {
-  add(digest: string): Promise<void>;
+  add(...digests: string[]): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -69,8 +69,8 @@ export async function createLease(layout: Layout): Promise<Lease> {
   const held = new Set<string>();
   await fsp.writeFile(path, "[]");
   return {
-    async add(digest: string) {
-      held.add(digest);
+    async add(...digests: string[]) {
+      for (const d of digests) held.add(d);
       // Replaced whole by a rename: prune never reads a half-written lease.
       await fsp.writeFile(`${path}.tmp`, JSON.stringify([...held]));
       await fsp.rename(`${path}.tmp`, path);

@@ -136,9 +136,13 @@ export class ImageStore {
       const results: Loaded[] = [];
       const todo: { image: ArchiveImage; index: number }[] = [];
       let total = 0;
+      const present = await this.leaseAndCheck(
+        lease,
+        images.flatMap((im) => im.layers.map((l) => l.diffId)),
+      );
       for (const image of images) {
         for (let i = 0; i < image.layers.length; i++) {
-          if (await this.layout.hasLayer(image.layers[i].diffId)) continue;
+          if (present.has(image.layers[i].diffId)) continue;
           if (todo.some((t) => t.image.layers[t.index].diffId === image.layers[i].diffId)) continue;
           todo.push({ image, index: i });
           total += image.layers[i].size;
@@ -160,7 +164,9 @@ export class ImageStore {
         before += layer.size;
       }
       opts.onProgress?.({ done: total, total, message: "done" });
-      for (const image of images) results.push(await this.storeManifest(image, lease));
+      await withLock(this.layout, async () => {
+        for (const image of images) results.push(await this.storeManifest(image, lease));
+      });
       await this.addNames(results);
       return Promise.all(results.map((r) => this.summary(r)));
     } catch (err) {
@@ -256,11 +262,10 @@ export class ImageStore {
           `${ref}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`,
         );
       }
+      diffIds.forEach((d, i) => checkDigest(d, `${ref}: diff_ids[${i}]`));
+      const present = await this.leaseAndCheck(lease, diffIds);
       const missing: number[] = [];
-      for (let i = 0; i < diffIds.length; i++) {
-        checkDigest(diffIds[i], `${ref}: diff_ids[${i}]`);
-        if (!(await this.layout.hasLayer(diffIds[i]))) missing.push(i);
-      }
+      for (let i = 0; i < diffIds.length; i++) if (!present.has(diffIds[i])) missing.push(i);
       const total = missing.reduce((s, i) => s + (manifest.layers[i].size ?? 0), 0);
       const doneBy = new Map<number, number>();
       const report = (message: string) => {
@@ -287,11 +292,12 @@ export class ImageStore {
         fetched.push(digest);
       });
       report("done");
-      await lease.add(configDigest);
-      await this.layout.putBlob(config, configDigest);
       const manifestDigest = sha256(data);
-      await lease.add(manifestDigest);
-      await this.layout.putBlob(data);
+      await withLock(this.layout, async () => {
+        await lease.add(configDigest, manifestDigest);
+        await this.layout.putBlob(config, configDigest);
+        await this.layout.putBlob(data);
+      });
       const name = formatReference(r);
       const loaded: Loaded = { manifestDigest, manifest, config: parsed, configDigest, names: [name] };
       await this.addNames([loaded]);
@@ -335,6 +341,19 @@ export class ImageStore {
     return { untagged, deleted, pruned: await this.prune() };
   }
 
+  /**
+   * Leases layers and tells which are already unpacked, as one step under the store
+   * lock: a prune either finished before (and took garbage away) or sees the lease.
+   */
+  private leaseAndCheck(lease: Lease, diffIds: string[]): Promise<Set<string>> {
+    return withLock(this.layout, async () => {
+      await lease.add(...diffIds);
+      const present = new Set<string>();
+      for (const d of diffIds) if (await this.layout.hasLayer(d)) present.add(d);
+      return present;
+    });
+  }
+
   /** A failed import or pull takes back the layers it had already put in place. */
   private async cleanupAfterFailure(): Promise<void> {
     try {
@@ -348,6 +367,11 @@ export class ImageStore {
   async prune(): Promise<PruneResult> {
     await this.init();
     return withLock(this.layout, async () => {
+      // List first, then read leases and the index: an import puts content in place
+      // only after leasing it, so whatever this listing holds is either leased by
+      // the time the leases are read, or referenced, or garbage.
+      const layerDirs = await fsp.readdir(this.layout.layers);
+      const blobFiles = await fsp.readdir(this.layout.blobs);
       const usedBlobs = await leasedDigests(this.layout);
       const usedLayers = new Set<string>(usedBlobs);
       for (const l of await this.loadAll()) {
@@ -358,14 +382,14 @@ export class ImageStore {
       }
       for (const d of await this.pinnedLayers()) usedLayers.add(d);
       const result: PruneResult = { layers: 0, blobs: 0, bytes: 0 };
-      for (const hex of await fsp.readdir(this.layout.layers)) {
+      for (const hex of layerDirs) {
         if (usedLayers.has(`sha256:${hex}`)) continue;
         const meta = await readLayerMeta(this.layout, `sha256:${hex}`);
         await fsp.rm(join(this.layout.layers, hex), { recursive: true, force: true });
         result.layers++;
         result.bytes += meta?.size ?? 0;
       }
-      for (const hex of await fsp.readdir(this.layout.blobs)) {
+      for (const hex of blobFiles) {
         if (usedBlobs.has(`sha256:${hex}`)) continue;
         const path = join(this.layout.blobs, hex);
         const st = await fsp.stat(path).catch(() => undefined);
@@ -410,6 +434,7 @@ export class ImageStore {
     return out;
   }
 
+  /** Writes an image's config and manifest blobs; called under the store lock. */
   private async storeManifest(image: ArchiveImage, lease: Lease): Promise<Loaded> {
     await lease.add(image.configDigest);
     await this.layout.putBlob(image.config, image.configDigest);

@@ -212,6 +212,30 @@ test("a zstd-compressed OCI layer imports where Node has zstd, and is refused cl
   }
 });
 
+test("prune running while an import is in flight leaves the import's layers alone", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  let importing = true;
+  let prunes = 0;
+  const pruneLoop = (async () => {
+    while (importing) {
+      await store.prune();
+      prunes++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  try {
+    await store.importArchive(ociTar);
+  } finally {
+    importing = false;
+    await pruneLoop;
+  }
+  assert.ok(prunes > 0, "prune ran during the import");
+  const r = await store.resolve("busybox:layered");
+  for (const l of r.layers) assert.ok(statSync(l).isDirectory(), l);
+  assert.is(storeFiles(d).layers.length, 3);
+});
+
 test("importDropFolder imports every archive in agent/images and reports a bad one without stopping", async () => {
   const d = dataDir();
   const store = await openImageStore({ dataDir: d });
