@@ -21,7 +21,7 @@ export interface Recorder {
   url: string;
   dir: string;
   requests: Recorded[];
-  /** Runs /usr/bin/kubectl against the recorder (asynchronously: the server is in this process). */
+  /** Runs kubectl (the dispatcher unless told otherwise) against the recorder, asynchronously: the server is in this process. */
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
@@ -103,6 +103,8 @@ export async function startRecorder(
     status: 201,
     body: JSON.parse(r.body.toString() || "{}"),
   }),
+  /** Which kubectl to run; the dispatcher by default. */
+  kubectlPath = "/usr/bin/kubectl",
 ): Promise<Recorder> {
   const dir = mkdtempSync(join(tmpdir(), "tsk-pb-recorder-"));
   try {
@@ -233,7 +235,7 @@ export async function startRecorder(
       requests,
       kubectl(args, input) {
         return new Promise((resolve, reject) => {
-          const child = spawn("/usr/bin/kubectl", args, {
+          const child = spawn(kubectlPath, args, {
             cwd: dir,
             env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, "cache"), HOME: dir },
           });
