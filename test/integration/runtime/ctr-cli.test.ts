@@ -1,0 +1,153 @@
+// `tsk ctr` as a user runs it: each command is a new tsk process over the same
+// --data-dir, with images imported from archives built from busybox-static.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { openImageStore } from "../../../internal/images";
+import { Runtime } from "../../../internal/runtime";
+import { WHITEOUT_LAYERS, buildBusyboxDockerArchive, buildBusyboxOciArchive } from "../../support/images";
+
+const root = join(__dirname, "..", "..", "..");
+const dir = mkdtempSync(join(tmpdir(), "tsk-ctr-cli-"));
+const dataDir = join(dir, "data");
+const nodeName = `t-cli-${process.pid}`;
+const rt = new Runtime({ dataDir, nodeName });
+
+function tsk(...args: string[]): { code: number; out: string; err: string } {
+  const [sub, ...rest] = args;
+  const r = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(root, "cmd/tsk/main.ts"),
+      "ctr",
+      sub,
+      "--data-dir",
+      dataDir,
+      "--node-name",
+      nodeName,
+      ...rest,
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function cleanup() {
+  for (const c of rt.list()) {
+    if (c.pid > 0) {
+      try {
+        process.kill(c.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+  rt.cgroups.remove(`tsk/${nodeName}`);
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+
+test.before(async () => {
+  const store = await openImageStore({ dataDir });
+  await buildBusyboxDockerArchive(join(dir, "bb.tar"), { name: "busybox:latest" });
+  await buildBusyboxOciArchive(join(dir, "layered.tar"), { name: "layered:1", extraLayers: WHITEOUT_LAYERS });
+  await store.importArchive(join(dir, "bb.tar"));
+  await store.importArchive(join(dir, "layered.tar"));
+});
+
+test("run prints the container's output, returns its exit code and --rm leaves nothing", () => {
+  const r = tsk("run", "--rm", "busybox", "sh", "-c", "echo to-out; echo to-err >&2; exit 3");
+  assert.is(r.code, 3, r.err);
+  assert.is(r.out, "to-out\n");
+  assert.is(r.err, "to-err\n");
+  assert.equal(rt.list(), []);
+});
+
+test("files deleted in an upper image layer are absent and opaque directories hide the lower ones", () => {
+  const r = tsk("run", "--rm", "layered:1", "sh", "-c", "ls /data; ls /olddir");
+  assert.is(r.out, "keep.txt\nnew\n", r.err);
+});
+
+test("run -d, ps, logs, exec, stop and rm work across tsk processes", () => {
+  const started = tsk(
+    "run",
+    "-d",
+    "--name",
+    "web",
+    "-e",
+    "GREETING=hi",
+    "busybox",
+    "sh",
+    "-c",
+    "echo $GREETING; exec sleep 100",
+  );
+  assert.is(started.code, 0, started.err);
+  assert.match(started.out, /^[0-9a-f]{64}\n$/);
+  const ps = tsk("ps");
+  assert.match(ps.out, /CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES/);
+  assert.match(ps.out, /busybox\s+"sh -c echo \$GREETIN…"\s+.* ago\s+Up .*\s+web\n/);
+  assert.is(tsk("logs", "web").out, "hi\n");
+  const ex = tsk("exec", "web", "sh", "-c", "echo $GREETING; ps -o pid,comm | grep sleep");
+  assert.is(ex.code, 0, ex.err);
+  assert.match(ex.out, /^hi\n\s+1 sleep\n$/);
+  assert.is(tsk("stop", "-t", "1", "web").out, "web\n");
+  assert.match(tsk("ps", "-a").out, /Exited \(137\) .* ago\s+web/);
+  assert.is(tsk("ps").out.trim().split("\n").length, 1);
+  assert.is(tsk("rm", "web").code, 0);
+  assert.not.match(tsk("ps", "-a").out, /web/);
+});
+
+test("a volume's writes land on the host", () => {
+  const vol = join(dir, "vol");
+  mkdirSync(vol);
+  const r = tsk("run", "--rm", "-v", `${vol}:/out`, "busybox", "sh", "-c", "hostname > /out/name");
+  assert.is(r.code, 0, r.err);
+  assert.match(readFileSync(join(vol, "name"), "utf8"), /^[0-9a-f]{12}\n$/);
+});
+
+test("a memory hog beyond --memory is OOM-killed and reported", () => {
+  const r = tsk(
+    "run",
+    "--rm",
+    "--memory",
+    "16m",
+    "busybox",
+    "sh",
+    "-c",
+    "x=0123456789abcdef; while true; do x=$x$x; done",
+  );
+  assert.is(r.code, 137);
+  assert.match(r.err, /OOMKilled/);
+});
+
+test("--pids-limit stops a fork bomb", () => {
+  const r = tsk(
+    "run",
+    "--rm",
+    "--pids-limit",
+    "10",
+    "busybox",
+    "sh",
+    "-c",
+    "(while true; do sleep 5 & done) 2>/dev/null; c=0; for p in /proc/[0-9]*; do c=$((c+1)); done; echo $c",
+  );
+  assert.is(r.code, 0, r.err);
+  assert.ok(Number(r.out) <= 10 && Number(r.out) > 2, r.out);
+});
+
+test("unknown images and bad flags get clear errors", () => {
+  const r = tsk("run", "--rm", "nope:1", "true");
+  assert.is(r.code, 125);
+  assert.match(r.err, /image "nope:1" not found/);
+  const m = tsk("run", "--memory", "lots", "busybox", "true");
+  assert.is(m.code, 2);
+  assert.match(m.err, /--memory: invalid size "lots"/);
+  const v = tsk("run", "-v", "relative:/x", "busybox", "true");
+  assert.match(v.err, /host path must be absolute/);
+  assert.match(tsk("logs", "missing").err, /no such container: missing/);
+});
+
+test.run();
