@@ -86,12 +86,12 @@ export async function leasedDigests(layout: Layout): Promise<Set<string>> {
   const out = new Set<string>();
   for (const name of await fsp.readdir(layout.leases).catch(() => [] as string[])) {
     const path = join(layout.leases, name);
-    if (name.endsWith(".tmp")) continue;
     const pid = Number(name.split("-")[0]);
     if (!alive(pid)) {
       await fsp.rm(path, { force: true });
       continue;
     }
+    if (name.endsWith(".tmp")) continue;
     try {
       for (const d of JSON.parse(await fsp.readFile(path, "utf8")) as string[]) out.add(d);
     } catch {

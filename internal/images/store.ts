@@ -414,7 +414,11 @@ export class ImageStore {
     await this.init();
     const diffIds = image.layers.map((p) => `sha256:${p.split("/").at(-2)}`);
     await fsp.mkdir(join(this.layout.root, "pins"), { recursive: true });
-    await fsp.writeFile(join(this.layout.root, "pins", `${safeOwner(owner)}.json`), JSON.stringify(diffIds));
+    await writeFileAtomic(
+      this.layout,
+      join(this.layout.root, "pins", `${safeOwner(owner)}.json`),
+      JSON.stringify(diffIds),
+    );
   }
 
   async unpin(owner: string): Promise<void> {
@@ -428,7 +432,7 @@ export class ImageStore {
       try {
         out.push(...(JSON.parse(await fsp.readFile(join(dir, n), "utf8")) as string[]));
       } catch {
-        // a pin being written; its layers are also held by their image until then
+        // removed by unpin since the readdir
       }
     }
     return out;

@@ -162,6 +162,20 @@ test("an unknown image is NotFound with a message naming it", async () => {
   assert.match(out.stderr, /image "alpine" not found/);
 });
 
+test("layers pinned by a container survive removal of their image until unpinned", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  await store.importArchive(ociTar);
+  const img = await store.resolve("busybox:layered");
+  await store.pin("ctr-1", img);
+  await store.remove("busybox:layered");
+  for (const l of img.layers)
+    assert.ok(statSync(join(l, "..", "meta.json")).isFile(), `${l} kept while pinned`);
+  await store.unpin("ctr-1");
+  await store.prune();
+  assert.equal(storeFiles(d).layers, []);
+});
+
 test("a gzip-compressed docker save archive imports", async () => {
   const gz = join(work, "busybox.tar.gz");
   writeFileSync(gz, gzipSync(readFileSync(dockerTar), { level: 1 }));
