@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { gunzipSync, constants as zconst } from "node:zlib";
 import { Reader } from "./wire";
 
-const DEFAULT_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32";
+export const DEFAULT_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32";
 
 /** The kinds a client may send; the tables hold everything reachable from them. */
 const ROOTS = [
@@ -266,7 +266,8 @@ const F_OMITEMPTY = 4;
 const F_POINTER = 8;
 const F_INLINE = 16;
 
-function generate(kubectl: string, root: string): string {
+/** The source of messages.ts, from a kubectl binary; `root` is the repository (for kubernetes-types). */
+export function generate(kubectl: string, root: string): string {
   const bin = readFileSync(kubectl);
   const messages = descriptors(bin);
   const tags = structTags(bin);
