@@ -327,6 +327,7 @@ class LevelStore implements Store {
       .then(
         (replay) => w.release(replay.concat(hot)),
         (err) => {
+          if (w.cancelled) return; // cancelled, or the store closed: nobody is waiting
           w.cancel();
           const e = this.readError(err);
           if (onError) onError(e);
