@@ -223,6 +223,43 @@ generator(
 );
 
 generator(
+  "create role with verbs and resources",
+  [
+    "create",
+    "role",
+    "reader",
+    "--verb=get,list,watch",
+    "--resource=pods,deployments.apps",
+    "--resource-name=web",
+  ],
+  "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles",
+);
+
+generator(
+  "create rolebinding to a user and a service account",
+  ["create", "rolebinding", "rb", "--role=reader", "--user=alice", "--serviceaccount=default:robot"],
+  "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+);
+
+generator(
+  "create ingress with a rule and TLS",
+  ["create", "ingress", "ing", "--class=default", "--rule=foo.com/bar*=svc:8080,tls=my-cert"],
+  "/apis/networking.k8s.io/v1/namespaces/default/ingresses",
+);
+
+generator(
+  "create poddisruptionbudget: min-available as int-or-string",
+  ["create", "poddisruptionbudget", "pdb", "--selector=app=web", "--min-available=50%"],
+  "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+);
+
+generator(
+  "create priorityclass with value, description and preemption policy",
+  ["create", "priorityclass", "high", "--value=1000", "--description=important", "--preemption-policy=Never"],
+  "/apis/scheduling.k8s.io/v1/priorityclasses",
+);
+
+generator(
   "autoscale sends an autoscaling/v1 HorizontalPodAutoscaler",
   ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=80"],
   "/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",

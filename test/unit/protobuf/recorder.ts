@@ -62,6 +62,20 @@ const RESOURCES: Record<string, { kind: string; name: string; namespaced: boolea
       verbs: ["create", "get"],
     },
   ],
+  "rbac.authorization.k8s.io/v1": [
+    { kind: "Role", name: "roles", namespaced: true, verbs: ["create", "get"] },
+    { kind: "ClusterRole", name: "clusterroles", namespaced: false, verbs: ["create", "get"] },
+    { kind: "RoleBinding", name: "rolebindings", namespaced: true, verbs: ["create", "get"] },
+  ],
+  "networking.k8s.io/v1": [
+    { kind: "Ingress", name: "ingresses", namespaced: true, verbs: ["create", "get"] },
+  ],
+  "policy/v1": [
+    { kind: "PodDisruptionBudget", name: "poddisruptionbudgets", namespaced: true, verbs: ["create", "get"] },
+  ],
+  "scheduling.k8s.io/v1": [
+    { kind: "PriorityClass", name: "priorityclasses", namespaced: false, verbs: ["create", "get"] },
+  ],
   "authorization.k8s.io/v1": [
     {
       kind: "SelfSubjectAccessReview",
