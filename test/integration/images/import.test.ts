@@ -176,6 +176,52 @@ test("layers pinned by a container survive removal of their image until unpinned
   assert.equal(storeFiles(d).layers, []);
 });
 
+test("a docker save archive from Docker 25+ (manifest.json over an OCI blobs/ layout) imports", async () => {
+  const img = buildImage([await tarLayer([{ path: "new-docker", content: "v25\n" }])]);
+  const hex = (d: string) => d.slice(7);
+  const path = join(work, "docker25.tar");
+  writeFileSync(
+    path,
+    await tarLayer([
+      { path: "blobs" },
+      { path: "blobs/sha256" },
+      { path: `blobs/sha256/${hex(img.layers[0].digest)}`, content: img.layers[0].data },
+      { path: `blobs/sha256/${hex(img.configDigest)}`, content: img.config },
+      { path: `blobs/sha256/${hex(img.manifestDigest)}`, content: img.manifest },
+      { path: "oci-layout", content: JSON.stringify({ imageLayoutVersion: "1.0.0" }) },
+      {
+        path: "index.json",
+        content: JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            {
+              mediaType: "application/vnd.oci.image.manifest.v1+json",
+              digest: img.manifestDigest,
+              size: img.manifest.length,
+              annotations: { "io.containerd.image.name": "docker.io/library/new:25" },
+            },
+          ],
+        }),
+      },
+      {
+        path: "manifest.json",
+        content: JSON.stringify([
+          {
+            Config: `blobs/sha256/${hex(img.configDigest)}`,
+            RepoTags: ["new:25"],
+            Layers: [`blobs/sha256/${hex(img.layers[0].digest)}`],
+          },
+        ]),
+      },
+    ]),
+  );
+  const store = await openImageStore({ dataDir: dataDir() });
+  const [r] = await store.importArchive(path);
+  assert.equal(r.names, ["docker.io/library/new:25"]);
+  const resolved = await store.resolve("new:25");
+  assert.is(readFileSync(join(resolved.layers[0], "new-docker"), "utf8"), "v25\n");
+});
+
 test("a gzip-compressed docker save archive imports", async () => {
   const gz = join(work, "busybox.tar.gz");
   writeFileSync(gz, gzipSync(readFileSync(dockerTar), { level: 1 }));
