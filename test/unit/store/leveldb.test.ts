@@ -102,6 +102,27 @@ test("bad arguments are refused with clear errors and the store keeps working", 
     }
   }));
 
+test("history values in memory stay within historyCacheBytes; older ones replay from disk", () =>
+  withStore(async (b) => {
+    const store = await b.open({ historyCacheBytes: 64 * 1024 });
+    try {
+      const big = (i: number) => new Uint8Array(10_000).fill(i);
+      for (let i = 0; i < 50; i++) await store.create(`/big/${i}`, big(i));
+      const s = store.stats!();
+      assert.ok(s.historyCachedBytes <= 64 * 1024, `${s.historyCachedBytes} bytes cached`);
+      assert.ok(s.historyCachedBytes > 0);
+      const c = collector();
+      const w = store.watch("/big/", 0, c.on);
+      const evs = await c.until(50);
+      evs.forEach((ev, i) => {
+        assert.ok(ev.type === "put" && ev.kv.value.length === 10_000 && ev.kv.value[0] === i, `event ${i}`);
+      });
+      w.cancel();
+    } finally {
+      await store.close();
+    }
+  }));
+
 test("an unknown backend is an error naming it", async () => {
   try {
     await openStore({ backend: "etcd", path: "/nonexistent" } as unknown as StoreConfig);
