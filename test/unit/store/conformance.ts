@@ -12,7 +12,7 @@ import {
 
 export interface StoreBackend {
   /** Opens the backend's store; after close(), open() again sees the same data (a restart). */
-  open(opts?: { historyWindow?: number }): Promise<Store>;
+  open(opts?: Partial<Omit<StoreConfig, "backend" | "path">>): Promise<Store>;
   /** Removes everything the backend created. */
   destroy(): Promise<void>;
 }
