@@ -4,7 +4,12 @@ import { applyDefaults } from "../api/defaults";
 import { updateManagedFields } from "../api/patch";
 import type { ResourceInfo } from "../api/resources";
 import { patchMetaFor } from "../api/schema";
-import { decodeErrorMessage, strictDecodingMessage, validateObject } from "../api/validation";
+import {
+  decodeErrorMessage,
+  pruneUnknownFields,
+  strictDecodingMessage,
+  validateObject,
+} from "../api/validation";
 import type { FieldValidation } from "./context";
 import { errors } from "./errors";
 import type { KObject } from "./objects";
@@ -41,6 +46,8 @@ export class KubernetesAdmission implements Admission {
     });
     if (res.decodeError) throw errors.badRequest(decodeErrorMessage(info, res.decodeError));
     if (res.strictErrors.length) throw errors.badRequest(strictDecodingMessage(info, res.strictErrors));
+    // Under Warn and Ignore, Kubernetes drops the fields it does not know instead of storing them.
+    if (!res.causes.length) pruneUnknownFields(info.group, info.version, info.kind, obj);
     return { causes: res.causes, warnings: res.warnings };
   }
 

@@ -2,6 +2,7 @@
 // reason a real cluster uses, so kubectl prints what users know. Errors from other
 // parts carry a stable `code`; this file is the one table that maps them.
 import type { ResourceInfo } from "../api/resources";
+import { invalidMessage } from "../api/validation";
 
 export interface StatusCause {
   reason?: string;
@@ -73,9 +74,14 @@ export const errors = {
     ),
   invalid: (info: Pick<ResourceInfo, "group" | "kind">, name: string, causes: StatusCause[]) => {
     const kind = info.kind;
-    const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : (c.message ?? "")));
-    const list = parts.length === 1 ? parts[0] : `[${parts.join(", ")}]`;
-    return new ApiError(422, "Invalid", `${kind} "${name}" is invalid: ${list}`, {
+    // Upstream's wording: group-qualified kind, repeated errors dropped, brackets for several.
+    const message = invalidMessage(
+      kind,
+      info.group,
+      name,
+      causes.map((c) => ({ ...c, message: c.message ?? "" })) as never,
+    );
+    return new ApiError(422, "Invalid", message, {
       name,
       ...(info.group ? { group: info.group } : {}),
       kind,

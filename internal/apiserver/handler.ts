@@ -31,6 +31,8 @@ export interface RequestAttributes {
 export interface OpenApiSource {
   root(): unknown;
   document(gvPath: string): unknown | undefined;
+  /** The protobuf OpenAPI v2 document older kubectls (1.27, 1.28) validate with. */
+  v2?(): { body: Buffer; contentType: string };
 }
 
 export interface HandlerDeps {
@@ -112,6 +114,12 @@ async function handle(deps: HandlerDeps, req: IncomingMessage, res: ServerRespon
       throw errors.notFoundPath();
     case "other": {
       if (path === "/openapi/v3" && deps.openapi) return sendJson(res, 200, deps.openapi.root());
+      if (path === "/openapi/v2" && deps.openapi?.v2) {
+        const { body, contentType } = deps.openapi.v2();
+        res.writeHead(200, { "Content-Type": contentType, "Content-Length": String(body.length) });
+        res.end(body);
+        return;
+      }
       if (path.startsWith("/openapi/v3/") && deps.openapi) {
         const doc = deps.openapi.document(path.slice("/openapi/v3/".length));
         if (doc) return sendJson(res, 200, doc);

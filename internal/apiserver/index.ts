@@ -1,7 +1,9 @@
 // The API server part: HTTPS listener, registry over the store, bootstrap objects.
 // Imports: api, store (types), and its own files. Only this part touches the store.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { hostname } from "node:os";
 import { RESOURCES } from "../api/resources";
 import type { Store } from "../store/types";
@@ -12,6 +14,7 @@ import { systemContext, type UserInfo } from "./context";
 import { Discovery, type VirtualResource } from "./discovery";
 import { ApiError } from "./errors";
 import { createHandler, type HandlerDeps, type OpenApiSource } from "./handler";
+import { ObjectCache } from "./cache";
 import { Registry } from "./registry";
 import { KUBERNETES_SERVICE_IP, ServiceAllocator } from "./services";
 
@@ -37,6 +40,10 @@ export interface ApiServerDeps {
   virtualResources?: VirtualResource[];
   extra?: HandlerDeps["extra"];
   streams?: HandlerDeps["streams"];
+  /** Requests served before authentication (the link's /cacerts and node credential); true when handled. */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** HTTP upgrades (the agent link's WebSocket); true when handled. */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   log?: (msg: string) => void;
 }
 
@@ -92,15 +99,21 @@ export async function bootstrap(registry: Registry): Promise<void> {
 }
 
 export async function startApiServer(config: ApiServerConfig, deps: ApiServerDeps): Promise<ApiServer> {
+  const cache = await ObjectCache.start(deps.store);
   const services = new ServiceAllocator();
-  const registry = new Registry(deps.store, new KubernetesAdmission(), {
-    services: {
-      beforeCreate: (_ctx, info, obj) => services.allocate(info, obj),
-      abortCreate: (obj) => services.release(obj),
-      beforeUpdate: (_ctx, info, old, obj) => services.update(info, old, obj),
-      afterDelete: (obj) => services.release(obj),
+  const registry = new Registry(
+    deps.store,
+    new KubernetesAdmission(),
+    {
+      services: {
+        beforeCreate: (_ctx, info, obj) => services.allocate(info, obj),
+        abortCreate: (obj) => services.release(obj),
+        beforeUpdate: (_ctx, info, old, obj) => services.update(info, old, obj),
+        afterDelete: (obj) => services.release(obj),
+      },
     },
-  });
+    cache,
+  );
   const svcInfo = RESOURCES.find((r) => r.plural === "services")!;
   for (const svc of (await registry.list(svcInfo, undefined)).items) services.observe(svc);
   await bootstrap(registry);
@@ -125,8 +138,17 @@ export async function startApiServer(config: ApiServerConfig, deps: ApiServerDep
   });
   const server: Server = createServer(
     { cert: config.tls.certPem, key: config.tls.keyPem, minVersion: "TLSv1.2", ALPNProtocols: ["http/1.1"] },
-    handler,
+    (req, res) => {
+      if (!deps.intercept?.(req, res)) handler(req, res);
+    },
   );
+  if (deps.upgrade) {
+    const upgrade = deps.upgrade;
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!upgrade(req, socket, head))
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    });
+  }
   // Watches are long requests: no server-side timeouts on them.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -160,6 +182,7 @@ export async function startApiServer(config: ApiServerConfig, deps: ApiServerDep
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await closed;
+      cache.stop();
     },
   };
 }

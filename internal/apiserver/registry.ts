@@ -110,6 +110,8 @@ export class Registry {
     readonly store: Store,
     private readonly admission: Admission,
     private readonly hooks: Record<string, StorageHooks> = {},
+    /** Serves lists from memory when present (the watch cache). */
+    private readonly cache?: Pick<Store, "list">,
   ) {}
 
   get revision(): number {
@@ -144,7 +146,7 @@ export class Registry {
       const want = limit ? limit - items.length : 0;
       let page;
       try {
-        page = await this.store.list(prefix, { limit: want, after, revision });
+        page = await (this.cache ?? this.store).list(prefix, { limit: want, after, revision });
       } catch (err) {
         if (err instanceof StoreError && err.code === "TooOld") throw errors.gone(CONTINUE_EXPIRED);
         throw err;

@@ -5,8 +5,10 @@ import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { LocalClient, startApiServer } from "../apiserver";
 import { startControllers } from "../controllers";
+import { createNodeRule } from "../apiserver/noderules";
+import { createLinkServer, type LinkServer } from "../link/server";
 import { setDataDir } from "../embed";
-import { openapiV3Document, openapiV3Root } from "../api/schema";
+import { OPENAPI_V2_CONTENT_TYPE, openapiV2Protobuf, openapiV3Document, openapiV3Root } from "../api/schema";
 import { ensureServerCredentials, writeKubeconfig } from "../pki";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
@@ -113,6 +115,8 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
   } catch (err) {
     throw new Error(`starting store: ${(err as Error).message}`);
   }
+  const nodeRules = createNodeRule(log);
+  let link: LinkServer | undefined;
   let api: Awaited<ReturnType<typeof startApiServer>>;
   try {
     api = await startApiServer(
@@ -124,7 +128,14 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
       {
         store,
         authenticate: (token) => creds.authenticator.authenticate(token),
-        openapi: { root: openapiV3Root, document: openapiV3Document },
+        openapi: {
+          root: openapiV3Root,
+          document: openapiV3Document,
+          v2: () => ({ body: openapiV2Protobuf(), contentType: OPENAPI_V2_CONTENT_TYPE }),
+        },
+        nodeRule: nodeRules.rule,
+        intercept: (req, res) => link?.handleRequest(req, res) ?? false,
+        upgrade: (req, socket, head) => link?.handleUpgrade(req, socket, head) ?? false,
         log,
       },
     );
@@ -133,6 +144,22 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     throw new Error(`starting API server: ${(err as Error).message}`, { cause: err });
   }
   const stopControllers = new AbortController();
+  const system = (name: string) =>
+    new LocalClient(
+      api.registry,
+      { username: `system:${name}`, groups: ["system:masters", "system:authenticated"] },
+      name,
+    );
+  link = createLinkServer({
+    registry: api.registry,
+    credentials: creds.authenticator,
+    nodeRule: nodeRules.rule,
+    caPem: creds.pki.caCertPem,
+    joinSecret: creds.joinSecret,
+    log,
+  });
+  await nodeRules.start(system("tsk-node-authorizer"), stopControllers.signal);
+  await link.start(system("tsk-link"), stopControllers.signal);
   const controllers = startControllers(
     new LocalClient(
       api.registry,
@@ -153,6 +180,7 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     stop: async () => {
       stopControllers.abort();
       await controllers;
+      link?.close();
       await api.close();
       await store.close();
     },

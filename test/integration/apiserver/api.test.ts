@@ -111,6 +111,22 @@ test("lists page with limit and continue, and count what remains", async () => {
   assert.is(pages, 3);
   assert.is(firstRemaining, 15);
   assert.is(new Set(seen).size, 25);
+  // A paged list is a snapshot: objects written between pages do not appear in it.
+  const first = await s.api("GET", "/api/v1/namespaces/paging/configmaps?limit=10");
+  await s.api("POST", "/api/v1/namespaces/paging/configmaps", cm("cm-99-late"));
+  await s.api("DELETE", "/api/v1/namespaces/paging/configmaps/cm-24");
+  const rest: string[] = [];
+  let c2 = first.json.metadata.continue;
+  while (c2) {
+    const r = await s.api(
+      "GET",
+      `/api/v1/namespaces/paging/configmaps?limit=10&continue=${encodeURIComponent(c2)}`,
+    );
+    rest.push(...r.json.items.map((x: any) => x.metadata.name));
+    c2 = r.json.metadata.continue;
+  }
+  assert.is(rest.length, 15);
+  assert.ok(rest.includes("cm-24") && !rest.includes("cm-99-late"));
   const bad = await s.api("GET", "/api/v1/namespaces/paging/configmaps?limit=10&continue=garbage");
   assert.is(bad.status, 400);
 });
