@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import {
   type KeyValue,
   type Store,
+  type StoreConfig,
   StoreError,
   type StoreErrorCode,
   type WatchEvent,
