@@ -80,6 +80,23 @@ const SPECIAL = new Set([
   "k8s.io.apimachinery.pkg.runtime.Unknown",
 ]);
 
+/**
+ * omitempty for the few fields whose tag the binary shares with fields that disagree and
+ * that kubernetes-types does not declare, as upstream's types.go has them.
+ */
+const OMITEMPTY: Record<string, boolean> = {
+  "k8s.io.api.core.v1.EphemeralContainerCommon.name": false, // json:"name"
+  "k8s.io.api.core.v1.LinuxContainerUser.uid": false, // json:"uid"
+  "k8s.io.api.core.v1.ResourceStatus.name": false, // json:"name"
+  "k8s.io.api.authorization.v1.ResourceRule.resources": true, // json:"resources,omitempty"
+  "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement.key": false, // json:"key"
+  "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement.operator": false, // json:"operator"
+  "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement.values": true, // json:"values,omitempty"
+  // ExtraValue is a named []string: its JSON is the list itself, decoded by name.
+  "k8s.io.api.authentication.v1.ExtraValue.items": true,
+  "k8s.io.api.authorization.v1.ExtraValue.items": true,
+};
+
 // descriptor.proto type numbers → our short names.
 const SCALARS: Record<number, string> = {
   1: "double",
@@ -323,7 +340,7 @@ export function generate(kubectl: string, root: string): string {
           if (omit.size === 1) {
             if (omit.has(true)) flags |= F_OMITEMPTY;
           } else {
-            const optional = typesOptional(root, name, jsonName);
+            const optional = OMITEMPTY[`${name}.${f.name}`] ?? typesOptional(root, name, jsonName);
             if (optional === undefined) undecided.push(`${name}.${f.name}`);
             if (optional !== false) flags |= F_OMITEMPTY;
           }

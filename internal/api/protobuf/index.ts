@@ -113,24 +113,49 @@ function rowsOf(message: string): readonly FieldRow[] {
   return rows;
 }
 
+interface Compiled {
+  rows: readonly FieldRow[];
+  byNumber: Map<number, FieldRow>;
+  /** "ConfigMap.data": how errors name each field. */
+  at: Map<number, string>;
+  where: string;
+}
+
+const compiled = new Map<string, Compiled>();
+
+function compile(message: string): Compiled {
+  let c = compiled.get(message);
+  if (!c) {
+    const rows = rowsOf(message);
+    const where = shortName(message);
+    c = { rows, where, byNumber: new Map(), at: new Map() };
+    for (const r of rows) {
+      c.byNumber.set(r[0], r);
+      c.at.set(r[0], `${where}.${r[1] || r[4]?.split(".").pop()}`);
+    }
+    compiled.set(message, c);
+  }
+  return c;
+}
+
 /** A message in its JSON form. */
 function decodeMessage(buf: Buffer, message: string, depth: number): Record<string, unknown> {
   if (depth > MAX_DEPTH) throw new ProtobufError(`protobuf: objects nested deeper than ${MAX_DEPTH} levels`);
-  const rows = rowsOf(message);
-  const byNumber = new Map<number, FieldRow>();
-  for (const r of rows) byNumber.set(r[0], r);
+  const { rows, byNumber, at: names, where } = compile(message);
   const values = new Map<number, unknown>();
-  const where = shortName(message);
   for (const f of new Reader(buf, where).all()) {
     const row = byNumber.get(f.number);
     if (!row) continue; // unknown fields are skipped, as Go's decoder skips them
-    const [, name, type, flags, ref] = row;
-    const at = `${where}.${name || ref?.split(".").pop()}`;
+    const [, , type, flags, ref] = row;
+    const at = names.get(f.number)!;
     if (flags & F_MAP) {
       expectWire(f, WIRE_BYTES, at);
       const map = (values.get(f.number) as Record<string, unknown> | undefined) ?? {};
       const [k, v] = decodeMapEntry(f.bytes!, ref!, depth + 1, at);
-      map[k] = v;
+      // A key named __proto__ must stay a key, as JSON.parse keeps it.
+      if (k === "__proto__")
+        Object.defineProperty(map, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else map[k] = v;
       values.set(f.number, map);
     } else if (flags & F_REPEATED) {
       const list = (values.get(f.number) as unknown[] | undefined) ?? [];
@@ -175,14 +200,14 @@ function decodeMessage(buf: Buffer, message: string, depth: number): Record<stri
 }
 
 function decodeMapEntry(buf: Buffer, entry: string, depth: number, at: string): [string, unknown] {
-  const rows = rowsOf(entry);
-  const keyRow = rows.find((r) => r[0] === 1)!;
-  const valueRow = rows.find((r) => r[0] === 2)!;
+  const { byNumber } = compile(entry);
+  const keyRow = byNumber.get(1)!;
+  const valueRow = byNumber.get(2)!;
   let key: unknown = zeroOf(keyRow[2]);
   let value: unknown;
   for (const f of new Reader(buf, at).all()) {
     if (f.number === 1) key = fieldValue(f, keyRow[2], keyRow[4], depth, `${at} key`);
-    else if (f.number === 2) value = fieldValue(f, valueRow[2], valueRow[4], depth, `${at}[${String(key)}]`);
+    else if (f.number === 2) value = fieldValue(f, valueRow[2], valueRow[4], depth, `${at} value`);
   }
   if (value === undefined)
     value =

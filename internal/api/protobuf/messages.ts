@@ -860,7 +860,7 @@ export const MESSAGES: MessageTable = {
     [2, "targetContainerName", "string", 4],
   ],
   "k8s.io.api.core.v1.EphemeralContainerCommon": [
-    [1, "name", "string", 4],
+    [1, "name", "string", 0],
     [2, "image", "string", 4],
     [3, "command", "string", 5],
     [4, "args", "string", 5],
@@ -1072,7 +1072,7 @@ export const MESSAGES: MessageTable = {
   ],
   "k8s.io.api.core.v1.LimitRangeSpec": [[1, "limits", "message", 1, "k8s.io.api.core.v1.LimitRangeItem"]],
   "k8s.io.api.core.v1.LinuxContainerUser": [
-    [1, "uid", "int64", 4],
+    [1, "uid", "int64", 0],
     [2, "gid", "int64", 0],
     [3, "supplementalGroups", "int64", 5],
   ],
@@ -1652,7 +1652,7 @@ export const MESSAGES: MessageTable = {
     [2, "value", "message", 8, "k8s.io.apimachinery.pkg.api.resource.Quantity"],
   ],
   "k8s.io.api.core.v1.ResourceStatus": [
-    [1, "name", "string", 4],
+    [1, "name", "string", 0],
     [2, "resources", "message", 5, "k8s.io.api.core.v1.ResourceHealth"],
   ],
   "k8s.io.api.core.v1.SELinuxOptions": [
@@ -2230,8 +2230,8 @@ export const MESSAGES: MessageTable = {
     [6, "ignoreStoreReadErrorWithClusterBreakingPotential", "bool", 12],
   ],
   "k8s.io.apimachinery.pkg.apis.meta.v1.FieldSelectorRequirement": [
-    [1, "key", "string", 4],
-    [2, "operator", "string", 4],
+    [1, "key", "string", 0],
+    [2, "operator", "string", 0],
     [3, "values", "string", 5],
   ],
   "k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1": "special",

@@ -44,7 +44,39 @@ export class Reader {
     throw new ProtobufError(`protobuf: ${what} at byte ${this.pos} of ${this.where}`);
   }
 
+  /** A varint that fits in 28 bits (keys, lengths, most values), without BigInt; else -1. */
+  private smallVarint(): number {
+    const buf = this.buf;
+    let p = this.pos;
+    let result = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (p >= buf.length) return -1;
+      const b = buf[p++];
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) {
+        this.pos = p;
+        return result;
+      }
+    }
+    return -1;
+  }
+
   varint(): bigint {
+    const small = this.smallVarint();
+    if (small >= 0) return BigInt(small);
+    return this.bigVarint();
+  }
+
+  /** A length or key: a non-negative number. */
+  private length(): number {
+    const small = this.smallVarint();
+    if (small >= 0) return small;
+    const big = this.bigVarint();
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`length ${big} too large`);
+    return Number(big);
+  }
+
+  private bigVarint(): bigint {
     let result = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
@@ -71,9 +103,9 @@ export class Reader {
   /** The next field, or undefined at the end of the buffer. */
   next(): WireField | undefined {
     if (this.done) return undefined;
-    const key = this.varint();
-    const number = Number(key >> 3n);
-    const wireType = Number(key & 7n);
+    const key = this.length();
+    const number = Math.floor(key / 8);
+    const wireType = key % 8;
     if (number === 0 || number > 0x1fffffff) this.fail(`invalid field number ${number}`);
     switch (wireType) {
       case WIRE_VARINT:
@@ -83,9 +115,9 @@ export class Reader {
       case WIRE_FIXED32:
         return { number, wireType, bytes: this.take(4, "fixed32") };
       case WIRE_BYTES: {
-        const len = this.varint();
-        if (len > BigInt(this.buf.length)) this.fail(`length ${len} past the end of the data`);
-        return { number, wireType, bytes: this.take(Number(len), "length-delimited field") };
+        const len = this.length();
+        if (len > this.buf.length) this.fail(`length ${len} past the end of the data`);
+        return { number, wireType, bytes: this.take(len, "length-delimited field") };
       }
       case WIRE_START_GROUP:
         this.skipGroup(number, 0);

@@ -66,6 +66,13 @@ test("a ConfigMap body decodes to its JSON form", () => {
   });
 });
 
+test("a map key named __proto__ stays an ordinary key, as in JSON.parse", () => {
+  const raw = Buffer.concat([msg(1, bytes(1, "cm")), entry(2, "__proto__", "x"), entry(2, "a", "b")]);
+  const obj = decodeKubernetesProtobuf(envelope("v1", "ConfigMap", raw));
+  assert.equal(obj.data, JSON.parse('{"__proto__":"x","a":"b"}'));
+  assert.is(Object.getPrototypeOf(obj.data), Object.prototype);
+});
+
 test("unknown fields are skipped, as Go's decoder skips them", () => {
   const raw = Buffer.concat([
     configMap,
