@@ -126,6 +126,7 @@ export async function makeNode(tag: string): Promise<TestNode> {
     },
     async cleanup() {
       await node.stopKubelet().catch(() => {});
+      if (process.env.TSK_TEST_LOGS) process.stderr.write(`${logs.join("\n")}\n`);
       // Let the kubelet remove what it can; then force the rest.
       cleanupSync();
       await store.close().catch(() => {});
