@@ -3,25 +3,24 @@
 // rename, and touch the index (content/index.json) last, under the store lock.
 import { promises as fsp } from "node:fs";
 import { join } from "node:path";
-import { Archive, type ArchiveImage, choosePlatform, decompressIfNeeded } from "./archive";
+import { Archive, type ArchiveImage, decompressIfNeeded } from "./archive";
 import { ImageError } from "./errors";
 import { ingestLayer, type LayerMeta, readLayerMeta } from "./ingest";
 import {
-  checkDigest,
   type Descriptor,
   Layout,
   MEDIA,
   NAME_ANNOTATION,
   type OciConfig,
-  type OciIndex,
   type OciManifest,
   REF_ANNOTATION,
   sha256,
   writeFileAtomic,
 } from "./layout";
 import { createLease, type Lease, leasedDigests, withLock } from "./lock";
+import { fetchImage } from "./pull";
 import { formatReference, parseReference } from "./reference";
-import { RegistryClient, type RegistryOptions } from "./registry";
+import type { RegistryOptions } from "./registry";
 import type { ImageRunConfig, ResolvedImage } from "./types";
 
 export interface Progress {
@@ -227,87 +226,20 @@ export class ImageStore {
   async pull(ref: string, opts: PullOptions = {}): Promise<PullResult> {
     await this.init();
     const r = parseReference(ref);
-    const client = new RegistryClient(r.domain, opts);
     const lease = await createLease(this.layout);
     try {
-      const wanted = r.digest ?? (r.tag as string);
-      let { data, mediaType } = await client.manifest(r.path, wanted);
-      if (r.digest && sha256(data) !== r.digest) {
-        throw new ImageError(
-          "DigestMismatch",
-          `${ref}: registry sent a manifest with digest ${sha256(data)}`,
-        );
-      }
-      if (mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList) {
-        const idx = JSON.parse(data.toString("utf8")) as OciIndex;
-        const pick = choosePlatform(idx.manifests ?? []);
-        if (!pick) throw new ImageError("NotFound", `${ref}: no linux/amd64 image in its manifest list`);
-        const digest = checkDigest(pick.digest, `${ref}: manifest list entry`);
-        ({ data, mediaType } = await client.manifest(r.path, digest));
-        if (sha256(data) !== digest)
-          throw new ImageError("DigestMismatch", `${ref}: manifest ${digest} has digest ${sha256(data)}`);
-      }
-      if (mediaType === "schema1")
-        throw new ImageError("Unsupported", `${ref}: Docker schema 1 manifests are not supported`);
-      const manifest = JSON.parse(data.toString("utf8")) as OciManifest;
-      if (!manifest.config || !Array.isArray(manifest.layers))
-        throw new ImageError("Registry", `${ref}: manifest lacks config or layers`);
-      const configDigest = checkDigest(manifest.config.digest, `${ref}: config`);
-      const config = await readBlob(client, r.path, configDigest);
-      const parsed = JSON.parse(config.toString("utf8")) as OciConfig;
-      const diffIds = parsed.rootfs?.diff_ids ?? [];
-      if (diffIds.length !== manifest.layers.length) {
-        throw new ImageError(
-          "Registry",
-          `${ref}: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`,
-        );
-      }
-      diffIds.forEach((d, i) => checkDigest(d, `${ref}: diff_ids[${i}]`));
-      const present = await this.leaseAndCheck(lease, diffIds);
-      const missing: number[] = [];
-      for (let i = 0; i < diffIds.length; i++) if (!present.has(diffIds[i])) missing.push(i);
-      const total = missing.reduce((s, i) => s + (manifest.layers[i].size ?? 0), 0);
-      const doneBy = new Map<number, number>();
-      const report = (message: string) => {
-        let done = 0;
-        for (const v of doneBy.values()) done += v;
-        opts.onProgress?.({ done, total, message });
-      };
-      const fetched: string[] = [];
-      await runLimited(missing, opts.parallel ?? 3, async (i) => {
-        const d = manifest.layers[i];
-        const digest = checkDigest(d.digest, `${ref}: layer ${i}`);
-        const { stream } = await client.blob(r.path, digest);
-        await ingestLayer(this.layout, stream, {
-          blobDigest: digest,
-          maxBytes: typeof d.size === "number" && d.size >= 0 ? d.size : undefined,
-          diffId: diffIds[i],
-          lease,
-          what: `${ref}: layer ${digest}`,
-          onBytes: (b) => {
-            doneBy.set(i, b);
-            report(`pulling ${digest.slice(7, 19)}`);
-          },
-        });
-        fetched.push(digest);
+      const f = await fetchImage(this.layout, lease, r, ref, {
+        ...opts,
+        leaseAndCheck: (diffIds) => this.leaseAndCheck(lease, diffIds),
       });
-      report("done");
-      const manifestDigest = sha256(data);
-      await withLock(this.layout, async () => {
-        await lease.add(configDigest, manifestDigest);
-        await this.layout.putBlob(config, configDigest);
-        await this.layout.putBlob(data);
-      });
-      const name = formatReference(r);
-      const loaded: Loaded = { manifestDigest, manifest, config: parsed, configDigest, names: [name] };
+      const loaded: Loaded = { ...f, names: [formatReference(r)] };
       await this.addNames([loaded]);
-      return { ...(await this.summary(loaded)), fetched };
+      return { ...(await this.summary(loaded)), fetched: f.fetched };
     } catch (err) {
       await lease.release();
       await this.cleanupAfterFailure();
       throw err;
     } finally {
-      client.close();
       await lease.release();
     }
   }
@@ -583,38 +515,6 @@ export class ImageStore {
       layers,
     };
   }
-}
-
-async function readBlob(client: RegistryClient, repo: string, digest: string): Promise<Buffer> {
-  const { stream } = await client.blob(repo, digest);
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > 32 << 20) throw new ImageError("Registry", `blob ${digest} is too large for an image config`);
-    chunks.push(c as Buffer);
-  }
-  const data = Buffer.concat(chunks);
-  if (sha256(data) !== digest)
-    throw new ImageError("DigestMismatch", `blob ${digest}: content digest is ${sha256(data)}`);
-  return data;
-}
-
-async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (next < items.length && failed === undefined) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
 }
 
 function isAlive(pid: number): boolean {
