@@ -251,8 +251,8 @@ function structTags(bin: Buffer): Map<string, Set<string>> {
     }
     if (!goName) continue;
     const key = `${goName}|${proto[1]}`;
-    let set = out.get(key);
-    if (!set) out.set(key, (set = new Set()));
+    const set = out.get(key) ?? new Set<string>();
+    out.set(key, set);
     set.add(/json:"([^"]*)"/.exec(tag)![1]);
   }
   return out;

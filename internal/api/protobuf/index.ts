@@ -83,15 +83,14 @@ function decodeUnknown(buf: Buffer): Unknown {
     if (f.number === 1) {
       expectWire(f, WIRE_BYTES, "runtime.Unknown.typeMeta");
       for (const t of new Reader(f.bytes!, "runtime.TypeMeta").all()) {
-        if (t.number === 1)
-          out.apiVersion = (expectWire(t, WIRE_BYTES, "TypeMeta.apiVersion"), t.bytes!.toString("utf8"));
-        if (t.number === 2)
-          out.kind = (expectWire(t, WIRE_BYTES, "TypeMeta.kind"), t.bytes!.toString("utf8"));
+        if (t.number === 1) out.apiVersion = scalar(t, "string", "TypeMeta.apiVersion") as string;
+        if (t.number === 2) out.kind = scalar(t, "string", "TypeMeta.kind") as string;
       }
-    } else if (f.number === 2) out.raw = (expectWire(f, WIRE_BYTES, "runtime.Unknown.raw"), f.bytes!);
-    else if (f.number === 3)
-      out.contentEncoding =
-        (expectWire(f, WIRE_BYTES, "runtime.Unknown.contentEncoding"), f.bytes!.toString("utf8"));
+    } else if (f.number === 2) {
+      expectWire(f, WIRE_BYTES, "runtime.Unknown.raw");
+      out.raw = f.bytes!;
+    } else if (f.number === 3)
+      out.contentEncoding = scalar(f, "string", "runtime.Unknown.contentEncoding") as string;
   }
   return out;
 }
@@ -359,7 +358,9 @@ function decodeValue(buf: Buffer, message: string, depth: number): unknown {
     }
     case `${META}.Duration`: {
       const d = get(1);
-      return goDuration(d ? BigInt.asIntN(64, (expectWire(d, WIRE_VARINT, at), d.varint!)) : 0n);
+      if (!d) return goDuration(0n);
+      expectWire(d, WIRE_VARINT, at);
+      return goDuration(BigInt.asIntN(64, d.varint!));
     }
     case "k8s.io.apimachinery.pkg.util.intstr.IntOrString": {
       const t = get(1);
