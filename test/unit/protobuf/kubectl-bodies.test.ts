@@ -216,6 +216,21 @@ generator(
   "/apis/batch/v1/namespaces/default/cronjobs",
 );
 
+test("create job --from=cronjob carries the owner reference and the template", async () => {
+  const args = ["create", "job", "manual-1", "--from=cronjob/tick"];
+  const want = await dryRun(args);
+  const got = await sent(args);
+  assert.equal(got.obj, want);
+  const owner = (got.obj.metadata as { ownerReferences: Record<string, unknown>[] }).ownerReferences[0];
+  assert.equal(owner, {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    name: "tick",
+    uid: "c0a1b2c3-0000-4000-8000-000000000002",
+    controller: true,
+  });
+});
+
 generator(
   "create quota: quantities come out as their strings",
   ["create", "quota", "q1", "--hard=cpu=1500m,memory=1Gi,pods=10", "--scopes=NotBestEffort"],

@@ -112,6 +112,38 @@ function deployment(name: string, namespace: string): Record<string, unknown> {
   };
 }
 
+/** A cronjob for GETs (`kubectl create job --from=cronjob/x` reads it first). */
+function cronJob(name: string, namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: {
+      name,
+      namespace,
+      uid: "c0a1b2c3-0000-4000-8000-000000000002",
+      resourceVersion: "7",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+    },
+    spec: {
+      schedule: "*/5 * * * *",
+      jobTemplate: {
+        metadata: { labels: { team: "a" } },
+        spec: {
+          backoffLimit: 2,
+          template: {
+            spec: {
+              restartPolicy: "OnFailure",
+              containers: [
+                { name: "c", image: "busybox", command: ["date"], env: [{ name: "TZ", value: "UTC" }] },
+              ],
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
 export async function startRecorder(
   answer: (r: Recorded) => { status: number; body: unknown } = (r) => ({
     status: 201,
@@ -192,6 +224,8 @@ export async function startRecorder(
           });
         const dep = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(rec.path);
         if (rec.method === "GET" && dep) return send(200, deployment(dep[2], dep[1]));
+        const cj = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/cronjobs\/([^/]+)$/.exec(rec.path);
+        if (rec.method === "GET" && cj) return send(200, cronJob(cj[2], cj[1]));
         if (rec.method === "POST") {
           try {
             const a = answer(rec);
