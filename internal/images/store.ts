@@ -306,7 +306,14 @@ export class ImageStore {
       const blobFiles = await fsp.readdir(this.layout.blobs);
       const usedBlobs = await leasedDigests(this.layout);
       const usedLayers = new Set<string>(usedBlobs);
-      for (const l of await this.loadAll()) {
+      const broken = new Set<string>();
+      const images = await this.loadAll(broken);
+      if (broken.size > 0) {
+        const idx = await this.layout.readIndex();
+        idx.manifests = idx.manifests.filter((d) => !broken.has(d.digest));
+        await this.layout.writeIndex(idx);
+      }
+      for (const l of images) {
         usedBlobs.add(l.manifestDigest);
         usedBlobs.add(l.configDigest);
         for (const d of l.manifest.layers) usedBlobs.add(d.digest);
@@ -438,16 +445,27 @@ export class ImageStore {
     });
   }
 
-  private async loadAll(): Promise<Loaded[]> {
+  /**
+   * Every image in the index. An entry whose manifest or config is missing or
+   * unreadable (a damaged store) is left out, so one broken image does not take
+   * listing, resolving or pruning down for the others; prune drops such entries.
+   */
+  private async loadAll(broken?: Set<string>): Promise<Loaded[]> {
     await this.init();
     const idx = await this.layout.readIndex();
     const byDigest = new Map<string, Loaded>();
     for (const d of idx.manifests) {
       let l = byDigest.get(d.digest);
       if (!l) {
-        const manifest = await this.layout.readJsonBlob<OciManifest>(d.digest);
-        const config = await this.layout.readJsonBlob<OciConfig>(manifest.config.digest);
-        l = { manifestDigest: d.digest, manifest, config, configDigest: manifest.config.digest, names: [] };
+        if (broken?.has(d.digest)) continue;
+        try {
+          const manifest = await this.layout.readJsonBlob<OciManifest>(d.digest);
+          const config = await this.layout.readJsonBlob<OciConfig>(manifest.config.digest);
+          l = { manifestDigest: d.digest, manifest, config, configDigest: manifest.config.digest, names: [] };
+        } catch {
+          broken?.add(d.digest);
+          continue;
+        }
         byDigest.set(d.digest, l);
       }
       const name = d.annotations?.[NAME_ANNOTATION];

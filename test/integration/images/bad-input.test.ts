@@ -12,7 +12,7 @@ import {
   writeDockerArchive,
   writeOciArchive,
 } from "../../support/images";
-import { removeDir, storeFiles, tempDir } from "./helpers";
+import { removeDir, storeFiles, tempDir, tsk } from "./helpers";
 
 const work = tempDir("images-bad");
 const victim = tempDir("images-victim");
@@ -90,6 +90,20 @@ test("a truncated archive is refused and leaves nothing behind", async () => {
   const cut = join(work, "truncated.tar");
   writeFileSync(cut, data.subarray(0, Math.floor(data.length / 2) + 100));
   await assertRefused(cut, "InvalidArchive", /truncated\.tar/);
+});
+
+test("tsk images import of a broken archive exits 1 naming the file and the problem", async () => {
+  const data = readFileSync(goodTar);
+  const cut = join(work, "cli-truncated.tar");
+  writeFileSync(cut, data.subarray(0, 3000));
+  const dir = join(work, `data-${++counter}`);
+  const out = await tsk(["images", "import", "--data-dir", dir, cut]);
+  assert.is(out.code, 1);
+  assert.match(out.stderr, /^tsk images import: .*cli-truncated\.tar is not a valid image archive/);
+  assert.equal(storeFiles(dir).layers, []);
+  const missing = await tsk(["images", "import", "--data-dir", dir, join(work, "does-not-exist.tar")]);
+  assert.is(missing.code, 1);
+  assert.match(missing.stderr, /does-not-exist\.tar: no such file/);
 });
 
 test("a file that is not an archive is refused", async () => {

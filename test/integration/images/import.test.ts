@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { gzipSync } from "node:zlib";
@@ -220,6 +220,22 @@ test("a docker save archive from Docker 25+ (manifest.json over an OCI blobs/ la
   assert.equal(r.names, ["docker.io/library/new:25"]);
   const resolved = await store.resolve("new:25");
   assert.is(readFileSync(join(resolved.layers[0], "new-docker"), "utf8"), "v25\n");
+});
+
+test("an image whose manifest was lost from the store does not break the others; prune drops it", async () => {
+  const d = dataDir();
+  const store = await openImageStore({ dataDir: d });
+  await store.importArchive(dockerTar);
+  const [layered] = await store.importArchive(ociTar);
+  rmSync(join(d, "agent", "content", "blobs", "sha256", layered.manifestDigest.slice(7)));
+  const ls = await tsk(["images", "ls", "-d", d]);
+  assert.is(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /busybox\s+latest/);
+  assert.not.match(ls.stdout, /layered/);
+  assert.is((await store.resolve("busybox")).layers.length, 1);
+  await store.prune();
+  assert.not.match(readFileSync(join(d, "agent", "content", "index.json"), "utf8"), layered.manifestDigest);
+  assert.is(storeFiles(d).layers.length, 1, "the lost image's own layers are pruned, the shared one kept");
 });
 
 test("a gzip-compressed docker save archive imports", async () => {
