@@ -62,7 +62,13 @@ interface Etcd {
 
 async function startEtcd(dir: string): Promise<Etcd> {
   const [client, peer] = [await freePort(), await freePort()];
-  const version = spawnSync("etcd", ["--version"], { encoding: "utf8" }).stdout?.split("\n")[0] ?? "";
+  const probe = spawnSync("etcd", ["--version"], { encoding: "utf8" });
+  if (probe.error) {
+    throw new Error(
+      `etcd not found (${probe.error.message}): apt-get install -y etcd-server, or run with --no-etcd`,
+    );
+  }
+  const version = probe.stdout.split("\n")[0];
   const child: ChildProcess = spawn(
     "etcd",
     [
