@@ -220,16 +220,26 @@ export class StreamTable {
           this.send({ t: "sclose", sid: f.sid, error: "this agent serves no streams" });
           return true;
         }
-        const s = new LinkStream(f.sid, f.kind, f.params, this.send, f.credit, (sid) =>
-          this.streams.delete(sid),
-        );
+        // Accepted once the handler returns or first sends, so a handler that refuses
+        // at once (abort) makes the server's open() reject with its reason.
+        let accepted = false;
+        const accept = () => {
+          if (accepted) return;
+          accepted = true;
+          this.send({ t: "saccept", sid: f.sid, credit: STREAM_WINDOW });
+        };
+        const send = (out: Frame) => {
+          if (!(out.t === "sclose" && out.error !== undefined)) accept();
+          this.send(out);
+        };
+        const s = new LinkStream(f.sid, f.kind, f.params, send, f.credit, (sid) => this.streams.delete(sid));
         this.streams.set(f.sid, s);
-        this.send({ t: "saccept", sid: f.sid, credit: STREAM_WINDOW });
         try {
           this.opener(s);
         } catch (err) {
           s.abort((err as Error).message);
         }
+        if (!s.closed) accept();
         return true;
       }
       case "saccept": {

@@ -130,19 +130,39 @@ test("closing one half delivers the end after the data; the other half can still
   assert.is(agent.size, 0);
 });
 
-test("an abort ends the stream on both sides with the reason, and frees it", async () => {
+test("a handler that refuses at once makes the server's open fail with its reason", async () => {
   const { server, agent } = pair();
-  let reason: string | undefined;
   agent.onOpen((s) => s.abort('container "c" not found'));
-  const s = await server.open("exec", {});
-  s.onEnd((e) => (reason = e));
+  try {
+    await server.open("exec", {});
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as Error).message, 'container "c" not found');
+  }
   await tick();
-  assert.is(reason, 'container "c" not found');
+  assert.is(server.size, 0);
+  assert.is(agent.size, 0);
+});
+
+test("an abort after the open ends the stream on both sides with the reason, and frees it", async () => {
+  const { server, agent } = pair();
+  let agentSide!: LinkStream;
+  agent.onOpen((s) => {
+    agentSide = s;
+  });
+  const s = await server.open("exec", {});
+  let reason: string | undefined;
+  s.onEnd((e) => {
+    reason = e;
+  });
+  agentSide.abort("the container exited");
+  await tick();
+  assert.is(reason, "the container exited");
   try {
     await s.write(0, Buffer.from("x"));
     assert.unreachable();
   } catch (err) {
-    assert.match((err as Error).message, "not found");
+    assert.match((err as Error).message, "exited");
   }
   assert.is(server.size, 0);
   assert.is(agent.size, 0);
