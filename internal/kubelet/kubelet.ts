@@ -89,7 +89,9 @@ export class Kubelet {
   readonly queue = new WorkQueue(200, 30_000);
   readonly events: EventRecorder;
   private readonly backoff: Backoff;
-  private readonly pullBackoff = new Backoff(10_000, 300_000);
+  private readonly pullBackoff: Backoff;
+  /** last pull error per uid/container/pull, shown with ImagePullBackOff */
+  private readonly pullErrors = new Map<string, string>();
   /** pod key → uid last seen, so a pod that vanished can still be cleaned up */
   private readonly known = new Map<string, string>();
   /** containers whose exit we are waiting for */
@@ -113,6 +115,7 @@ export class Kubelet {
     );
     this.events = new EventRecorder(deps.client, config.nodeName, (m) => deps.log(`kubelet: ${m}`));
     this.backoff = new Backoff(config.backoffInitialMs ?? 10_000, config.backoffMaxMs ?? 300_000);
+    this.pullBackoff = new Backoff(config.backoffInitialMs ?? 10_000, config.backoffMaxMs ?? 300_000);
     this.hostIP = nodeAddress(config) ?? "127.0.0.1";
     this.allocatable = machineCapacity(config.dataDir);
     this.probes = new ProbeManager(
@@ -363,8 +366,7 @@ export class Kubelet {
   }
 
   private backoffDelay(bkey: string): number {
-    const e = (this.backoff as unknown as { entries: Map<string, { delayMs: number }> }).entries.get(bkey);
-    return e?.delayMs ?? 0;
+    return this.backoff.entry(bkey)?.delayMs ?? 0;
   }
 
   private watchExit(key: string, id: string): void {
@@ -471,12 +473,20 @@ export class Kubelet {
       return present;
     }
     const bkey = `${uid}/${c.name}/pull`;
-    const left = this.pullBackoff.remaining(bkey, Date.now());
+    const now = Date.now();
+    const left = this.pullBackoff.remaining(bkey, now);
     if (left > 0) {
-      const last = this.waiting.get(`${uid}/${c.name}`);
+      const e = this.pullBackoff.entry(bkey)!;
+      const lastErr = this.pullErrors.get(bkey) ?? "";
+      // As on a real node, ErrImagePull shows for a while before the back-off does.
+      const half = e.at + e.delayMs / 2;
+      if (now < half) {
+        this.queue.addAfter(keyOf(pod), half - now + 50);
+        throw new WaitingError("ErrImagePull", lastErr);
+      }
       this.events.record(pod, "Normal", "BackOff", `Back-off pulling image "${ref}"`, c.name);
       this.queue.addAfter(keyOf(pod), left + 50);
-      throw new WaitingError("ImagePullBackOff", `Back-off pulling image "${ref}": ${last?.message ?? ""}`);
+      throw new WaitingError("ImagePullBackOff", `Back-off pulling image "${ref}": ErrImagePull: ${lastErr}`);
     }
     this.events.record(pod, "Normal", "Pulling", `Pulling image "${ref}"`, c.name);
     const t0 = Date.now();
@@ -491,13 +501,15 @@ export class Kubelet {
         c.name,
       );
       this.pullBackoff.forgetPrefix(bkey);
+      this.pullErrors.delete(bkey);
       return img;
     } catch (err) {
       const msg = `Failed to pull image "${ref}": ${(err as Error).message}`;
       this.events.record(pod, "Warning", "Failed", msg, c.name);
       this.events.record(pod, "Warning", "Failed", "Error: ErrImagePull", c.name);
-      this.pullBackoff.next(bkey, Date.now());
-      this.queue.addAfter(keyOf(pod), 1_000);
+      const delay = this.pullBackoff.next(bkey, Date.now());
+      this.pullErrors.set(bkey, msg);
+      this.queue.addAfter(keyOf(pod), delay / 2 + 50);
       throw new WaitingError("ErrImagePull", msg);
     }
   }
@@ -657,32 +669,55 @@ export class Kubelet {
 
   // ---- status ----
 
-  private views(pod: Obj, init: boolean): ContainerView[] {
+  private async views(pod: Obj, init: boolean, all: ContainerStatus[]): Promise<ContainerView[]> {
     const uid = pod.metadata.uid;
-    const all = this.podContainers(uid);
     const list: Obj[] = init ? (pod.spec.initContainers ?? []) : (pod.spec.containers ?? []);
-    return list.map((c) => {
+    const out: ContainerView[] = [];
+    for (const c of list) {
       const h = this.history(all, c.name, init);
       let waiting = this.waiting.get(`${uid}/${c.name}`);
       if (h.current?.state === "running") waiting = undefined;
       if (waiting?.reason === "CrashLoopBackOff" && h.current?.state !== "exited") waiting = undefined;
-      if (!waiting && h.current?.state === "exited" && !init) {
-        const policy = pod.spec.restartPolicy ?? "Always";
-        if (shouldRestart(policy, h.current.exitCode ?? 1) && !pod.metadata.deletionTimestamp)
-          waiting = this.waiting.get(`${uid}/${c.name}`);
-      }
-      return {
+      if (pod.metadata.deletionTimestamp) waiting = undefined;
+      out.push({
         name: c.name,
         image: c.image,
         imageID: h.current ? this.imageIdOf(h.current) : "",
-        current: h.current,
-        previous: h.previous,
+        current: h.current && (await this.withMessage(pod, c, h.current)),
+        previous: h.previous && (await this.withMessage(pod, c, h.previous)),
         restartCount: h.current ? attemptOf(h.current) : 0,
         waiting,
         ready: init ? false : this.probes.ready(uid, c, h.current),
         started: init ? false : this.probes.started(uid, c, h.current),
-      };
-    });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The termination message of an exited container: the file at terminationMessagePath,
+   * or with FallbackToLogsOnError and a failure, the end of its log (as the kubelet does).
+   */
+  private async withMessage(pod: Obj, c: Obj, rc: ContainerStatus): Promise<ContainerStatus> {
+    if (rc.state !== "exited" || rc.message) return rc;
+    const f = join(
+      podDir(this.config.dataDir, pod.metadata.uid),
+      "containers",
+      `${c.name}-${attemptOf(rc)}`,
+      "termination-log",
+    );
+    let msg = "";
+    try {
+      msg = readFileSync(f, "utf8").slice(0, 4096);
+    } catch {}
+    if (!msg && c.terminationMessagePolicy === "FallbackToLogsOnError" && rc.exitCode !== 0) {
+      const lines: string[] = [];
+      try {
+        for await (const e of this.deps.runtime.logs(rc.id, { tail: 80 })) lines.push(e.text);
+      } catch {}
+      msg = lines.join("\n").slice(-2048);
+    }
+    return msg ? { ...rc, message: msg } : rc;
   }
 
   private imageIdOf(c: ContainerStatus): string {
@@ -692,8 +727,9 @@ export class Kubelet {
   /** Computes the pod's status from the runtime and writes it when it changed. */
   async writeStatus(pod: Obj, sb: Sandbox | undefined): Promise<void> {
     const now = `${new Date().toISOString().slice(0, 19)}Z`;
-    const initStatuses = this.views(pod, true).map(containerStatus);
-    const statuses = this.views(pod, false).map(containerStatus);
+    const all = this.podContainers(pod.metadata.uid);
+    const initStatuses = (await this.views(pod, true, all)).map(containerStatus);
+    const statuses = (await this.views(pod, false, all)).map(containerStatus);
     const phase = podPhase(pod.spec, initStatuses, statuses);
     const ip = this.podIP(pod);
     const status: Obj = {
@@ -823,6 +859,7 @@ export class Kubelet {
     this.backoff.forgetPrefix(`${uid}/`);
     this.pullBackoff.forgetPrefix(`${uid}/`);
     for (const k of [...this.waiting.keys()]) if (k.startsWith(`${uid}/`)) this.waiting.delete(k);
+    for (const k of [...this.pullErrors.keys()]) if (k.startsWith(`${uid}/`)) this.pullErrors.delete(k);
     this.events.forget(uid);
   }
 }

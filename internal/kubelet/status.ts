@@ -202,6 +202,11 @@ export class Backoff {
     return Math.max(0, e.at + e.delayMs - now);
   }
 
+  /** The current delay of `key` and when it started, if it is backing off. */
+  entry(key: string): { delayMs: number; at: number } | undefined {
+    return this.entries.get(key);
+  }
+
   /** Records a restart at `now` and returns the delay the next restart must wait. */
   next(key: string, now: number): number {
     const e = this.entries.get(key);
