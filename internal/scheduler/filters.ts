@@ -55,6 +55,7 @@ export const nodeName: Filter = (pod, _f, node) => {
 };
 
 export const taintToleration: Filter = (pod, _f, node) => {
+  if (!node.taints.length) return undefined;
   const tolerations = tolerationsOf(pod);
   for (const taint of node.taints) {
     if (taint.effect !== "NoSchedule" && taint.effect !== "NoExecute") continue;
@@ -122,7 +123,8 @@ export function matchNodeSelectorTerm(term: NodeSelectorTerm, node: KObject): bo
 /** nodeSelector and required node affinity, as the NodeAffinity filter checks them. */
 export function matchesRequiredAffinity(pod: KObject, node: KObject): boolean {
   const labels: Record<string, string> = node.metadata?.labels ?? {};
-  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const selector: Record<string, string> | undefined = pod.spec?.nodeSelector;
+  if (selector) for (const k in selector) if (labels[k] !== selector[k]) return false;
   const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (!required) return true;
   const terms: NodeSelectorTerm[] = required.nodeSelectorTerms ?? [];
@@ -135,6 +137,7 @@ export const nodeAffinity: Filter = (pod, _f, node) => {
 };
 
 export const nodePorts: Filter = (_pod, facts, node) => {
+  if (!facts.hostPorts.length || !node.ports.length) return undefined;
   for (const want of facts.hostPorts)
     if (node.ports.some((used) => portsConflict(want, used)))
       return { plugin: "NodePorts", reasons: [ERR_NODE_PORTS], unresolvable: false };
@@ -151,9 +154,11 @@ export const nodeResourcesFit: Filter = (_pod, facts, node) => {
   if (req.memory > 0 && req.memory > alloc.memory - used.memory) reasons.push("Insufficient memory");
   if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage)
     reasons.push("Insufficient ephemeral-storage");
-  for (const [name, v] of Object.entries(req.scalar))
+  for (const name in req.scalar) {
+    const v = req.scalar[name];
     if (v > 0 && v > (alloc.scalar[name] ?? 0) - (used.scalar[name] ?? 0))
       reasons.push(`Insufficient ${name}`);
+  }
   return reasons.length ? { plugin: "NodeResourcesFit", reasons, unresolvable: false } : undefined;
 };
 

@@ -28,6 +28,8 @@ export class SchedulingQueue {
   private readonly unschedulable = new Map<string, Entry>();
   /** Pods popped and not yet done: their failure is recorded against the cycle they ran in. */
   private readonly inFlight = new Map<string, { entry: Entry; cycle: number }>();
+  /** Failed binds per pod, for their back-off (the pod left the queue when it was assumed). */
+  private readonly bindFailures = new Map<string, number>();
   private waiters: Array<() => void> = [];
   private flushTimer?: NodeJS.Timeout;
   private shut = false;
@@ -118,6 +120,15 @@ export class SchedulingQueue {
       this.backoff.delete(key);
     }
     this.unschedulable.delete(key);
+    this.bindFailures.delete(key);
+  }
+
+  /** The bind of an assumed pod failed for a reason other than fit: retry after a back-off. */
+  bindFailed(key: string, priority = 0): void {
+    if (this.shut || this.has(key)) return;
+    const attempts = (this.bindFailures.get(key) ?? 0) + 1;
+    this.bindFailures.set(key, attempts);
+    this.toBackoff({ key, priority, since: this.now(), attempts, failedAt: this.now() });
   }
 
   /** Next pod to schedule, or undefined once shut down. Call done() or failed() after. */

@@ -95,6 +95,10 @@ export class Scheduler {
   private readonly failedEvents = new Map<string, EventRecord>();
   private readonly instance = `${DEFAULT_SCHEDULER_NAME}-${hostname()}`;
   private binds = 0;
+  /** Events wait behind binds, as upstream's event broadcaster sends them on its own. */
+  private readonly eventQueue: Array<() => Promise<unknown>> = [];
+  private eventsInFlight = 0;
+  private eventsIdle: Array<() => void> = [];
   private bindSlotWaiters: Array<() => void> = [];
   /** Pods bound by this scheduler since it started (for benchmarks and logs). */
   scheduledCount = 0;
@@ -177,6 +181,8 @@ export class Scheduler {
       this.pods.stop();
       this.nodes.stop();
       this.queue.shutdown();
+      // Events not sent yet are dropped on shutdown; the ones in flight finish.
+      this.eventQueue.length = 0;
       for (const w of this.bindSlotWaiters.splice(0)) w();
     });
     await Promise.all([this.pods.waitForSync(), this.nodes.waitForSync()]);
@@ -197,6 +203,8 @@ export class Scheduler {
       }
     }
     while (this.binds > 0) await new Promise<void>((r) => this.bindSlotWaiters.push(r));
+    if (this.eventsInFlight || this.eventQueue.length)
+      await new Promise<void>((r) => this.eventsIdle.push(r));
   }
 
   private async scheduleOne(key: string): Promise<void> {
@@ -214,7 +222,7 @@ export class Scheduler {
     const result = schedulePod(pod, this.cache.nodes(), this.random);
     if ("error" in result) {
       this.queue.failed(key);
-      void this.recordFailure(pod, result.error);
+      this.later(() => this.recordFailure(pod, result.error));
       return;
     }
     this.cache.assume(podFacts(pod), result.node);
@@ -238,14 +246,32 @@ export class Scheduler {
       if (isReason(err, "NotFound") || isReason(err, "Conflict")) return;
       this.log(`binding ${key} to ${nodeName}: ${(err as Error).message}`);
       const cur = this.pods.get(key);
-      if (cur && !cur.spec?.nodeName) {
-        this.queue.add(key, cur.spec?.priority ?? 0);
-      }
+      if (cur && !cur.spec?.nodeName) this.queue.bindFailed(key, cur.spec?.priority ?? 0);
       return;
     }
     this.scheduledCount++;
     this.failedEvents.delete(key);
-    await this.event(pod, "Normal", "Scheduled", "Binding", `Successfully assigned ${key} to ${nodeName}`);
+    this.queue.delete(key);
+    this.later(() =>
+      this.event(pod, "Normal", "Scheduled", "Binding", `Successfully assigned ${key} to ${nodeName}`),
+    );
+  }
+
+  private later(send: () => Promise<unknown>): void {
+    this.eventQueue.push(send);
+    this.pumpEvents();
+  }
+
+  private pumpEvents(): void {
+    while (this.eventsInFlight < 4 && this.eventQueue.length) {
+      const send = this.eventQueue.shift()!;
+      this.eventsInFlight++;
+      void send().finally(() => {
+        this.eventsInFlight--;
+        this.pumpEvents();
+        if (!this.eventsInFlight && !this.eventQueue.length) for (const w of this.eventsIdle.splice(0)) w();
+      });
+    }
   }
 
   private async recordFailure(pod: KObject, message: string): Promise<void> {

@@ -47,12 +47,17 @@ export function preferredAffinity(pod: KObject, node: NodeInfo): number {
 
 /** Number of PreferNoSchedule taints the pod does not tolerate (fewer is better). */
 export function intolerablePreferNoSchedule(pod: KObject, node: NodeInfo): number {
-  const tolerations = (pod.spec?.tolerations ?? []).filter(
-    (t: { effect?: string }) => !t.effect || t.effect === "PreferNoSchedule",
-  );
   let n = 0;
-  for (const taint of node.taints)
-    if (taint.effect === "PreferNoSchedule" && !tolerations.some((t: any) => tolerates(t, taint))) n++;
+  for (const taint of node.taints) {
+    if (taint.effect !== "PreferNoSchedule") continue;
+    let ok = false;
+    for (const t of pod.spec?.tolerations ?? [])
+      if ((!t.effect || t.effect === "PreferNoSchedule") && tolerates(t, taint)) {
+        ok = true;
+        break;
+      }
+    if (!ok) n++;
+  }
   return n;
 }
 
@@ -63,20 +68,28 @@ export function sameOwnerCount(facts: PodFacts, node: NodeInfo): number {
 
 /** Upstream's DefaultNormalizeScore: scales to 0..100 by the maximum, optionally reversed. */
 export function normalize(scores: number[], reverse: boolean): number[] {
-  const max = Math.max(0, ...scores);
-  if (max === 0) return scores.map(() => (reverse ? MAX_NODE_SCORE : 0));
-  return scores.map((s) => {
-    const v = Math.floor((MAX_NODE_SCORE * s) / max);
-    return reverse ? MAX_NODE_SCORE - v : v;
-  });
+  let max = 0;
+  for (const s of scores) if (s > max) max = s;
+  const out = new Array<number>(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const v = max === 0 ? 0 : Math.floor((MAX_NODE_SCORE * scores[i]) / max);
+    out[i] = reverse ? MAX_NODE_SCORE - v : v;
+  }
+  return out;
 }
 
 /** Spreading: fewest matching pods gets 100, most gets a proportionally lower score. */
 export function normalizeSpread(counts: number[]): number[] {
-  const max = Math.max(0, ...counts);
-  const min = Math.min(...counts);
-  if (max === 0) return counts.map(() => MAX_NODE_SCORE);
-  return counts.map((c) => Math.floor((MAX_NODE_SCORE * (max + min - c)) / max));
+  let max = 0;
+  let min = Number.POSITIVE_INFINITY;
+  for (const c of counts) {
+    if (c > max) max = c;
+    if (c < min) min = c;
+  }
+  const out = new Array<number>(counts.length);
+  for (let i = 0; i < counts.length; i++)
+    out[i] = max === 0 ? MAX_NODE_SCORE : Math.floor((MAX_NODE_SCORE * (max + min - counts[i])) / max);
+  return out;
 }
 
 /** The default profile's weights (1.32): TaintToleration 3, NodeAffinity 2, spread 2, fit 1, balance 1. */
@@ -84,35 +97,48 @@ export const SCORE_PLUGINS: ScorePlugin[] = [
   {
     name: "TaintToleration",
     weight: 3,
-    score: (pod, _f, nodes) =>
-      normalize(
-        nodes.map((n) => intolerablePreferNoSchedule(pod, n)),
-        true,
-      ),
+    score(pod, _f, nodes) {
+      const raw = new Array<number>(nodes.length);
+      for (let i = 0; i < nodes.length; i++) raw[i] = intolerablePreferNoSchedule(pod, nodes[i]);
+      return normalize(raw, true);
+    },
   },
   {
     name: "NodeAffinity",
     weight: 2,
-    score: (pod, _f, nodes) =>
-      normalize(
-        nodes.map((n) => preferredAffinity(pod, n)),
-        false,
-      ),
+    score(pod, _f, nodes) {
+      const raw = new Array<number>(nodes.length);
+      const terms = pod.spec?.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution;
+      for (let i = 0; i < nodes.length; i++) raw[i] = terms?.length ? preferredAffinity(pod, nodes[i]) : 0;
+      return normalize(raw, false);
+    },
   },
   {
     name: "PodTopologySpread",
     weight: 2,
-    score: (_p, facts, nodes) => normalizeSpread(nodes.map((n) => sameOwnerCount(facts, n))),
+    score(_p, facts, nodes) {
+      const raw = new Array<number>(nodes.length);
+      for (let i = 0; i < nodes.length; i++) raw[i] = sameOwnerCount(facts, nodes[i]);
+      return normalizeSpread(raw);
+    },
   },
   {
     name: "NodeResourcesFit",
     weight: 1,
-    score: (_p, facts, nodes) => nodes.map((n) => leastAllocated(facts, n)),
+    score(_p, facts, nodes) {
+      const raw = new Array<number>(nodes.length);
+      for (let i = 0; i < nodes.length; i++) raw[i] = leastAllocated(facts, nodes[i]);
+      return raw;
+    },
   },
   {
     name: "NodeResourcesBalancedAllocation",
     weight: 1,
-    score: (_p, facts, nodes) => nodes.map((n) => balancedAllocation(facts, n)),
+    score(_p, facts, nodes) {
+      const raw = new Array<number>(nodes.length);
+      for (let i = 0; i < nodes.length; i++) raw[i] = balancedAllocation(facts, nodes[i]);
+      return raw;
+    },
   },
 ];
 
@@ -123,7 +149,7 @@ export function scoreNodes(
   nodes: NodeInfo[],
   plugins = SCORE_PLUGINS,
 ): number[] {
-  const totals = nodes.map(() => 0);
+  const totals = new Array<number>(nodes.length).fill(0);
   for (const p of plugins) {
     const s = p.score(pod, facts, nodes);
     for (let i = 0; i < nodes.length; i++) totals[i] += s[i] * p.weight;

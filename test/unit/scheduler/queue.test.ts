@@ -59,4 +59,19 @@ test("a deleted pod leaves the queue", async () => {
   assert.is(await q.pop(), undefined);
 });
 
+test("a pod whose bind failed comes back after a growing back-off", async () => {
+  const q = new SchedulingQueue({ initialBackoffMs: 30 });
+  q.bindFailed("default/p");
+  assert.equal(q.pending, { active: 0, backoff: 1, unschedulable: 0 });
+  let t = Date.now();
+  assert.is(await q.pop(), "default/p");
+  assert.ok(Date.now() - t >= 25);
+  q.done("default/p");
+  q.bindFailed("default/p");
+  t = Date.now();
+  assert.is(await q.pop(), "default/p");
+  assert.ok(Date.now() - t >= 55, "second failure waits twice as long");
+  q.shutdown();
+});
+
 test.run();
