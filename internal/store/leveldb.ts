@@ -22,24 +22,16 @@
 import { mkdirSync } from "node:fs";
 import { Level } from "level";
 import {
-  type ChangeHead,
   decodeChange,
-  decodeHeadKey,
-  decodeNumber,
   decodeObject,
-  EVENT_RANGE,
   encodeNumber,
   eventKeyOf,
-  HEAD_RANGE,
-  headBound,
   headKey,
-  INDEX_RANGE,
   META_COMPACTED,
   META_REVISION,
   objectKey,
-  objectRange,
-  userKey,
 } from "./codec";
+import { type DB, dropLogBefore, readObjects, readState, type Snapshot } from "./disk";
 import { type Change, eventKey, History, type PastState } from "./history";
 import { KeyIndex } from "./keyindex";
 import { type BatchOp, planBatch, type WriteOp } from "./plan";
@@ -56,9 +48,6 @@ import {
 } from "./types";
 import { StoreWatcher } from "./watcher";
 
-type DB = Level<Buffer, Buffer>;
-type Snapshot = ReturnType<DB["snapshot"]>;
-
 interface Pending {
   op: WriteOp;
   resolve: (kv: KeyValue | undefined) => void;
@@ -69,8 +58,6 @@ const DEFAULT_WINDOW = 10_000;
 const DEFAULT_CACHE_BYTES = 4 << 20;
 /** Upper bound of operations in one batch, to bound the memory of a burst. */
 const MAX_BATCH = 4096;
-/** Bytes an iterator fetches per trip to LevelDB's thread: a 10,000-object list takes a few trips. */
-const ITERATOR_BYTES = 1 << 20;
 
 export async function openLevelStore(config: StoreConfig): Promise<Store> {
   const window = config.historyWindow ?? DEFAULT_WINDOW;
@@ -143,43 +130,14 @@ class LevelStore implements Store {
 
   /** Rebuilds the revision, the key index and the history window from disk. */
   async load(): Promise<void> {
-    const [revBuf, compactedBuf] = await this.db.getMany([META_REVISION, META_COMPACTED]);
-    let rev = decodeNumber(revBuf);
-    const compacted = decodeNumber(compactedBuf);
-
-    for await (const k of this.db.keys({
-      ...INDEX_RANGE,
-      fillCache: false,
-      highWaterMarkBytes: ITERATOR_BYTES,
-    })) {
-      this.index.appendSorted(userKey(k));
-    }
-
-    // Newest first, the dense run of revisions ending at `rev`, from the log keys alone:
-    // values are read back when a watch or a list needs them. (Reading them here would
-    // cost a restart tens of MiB of RSS for a window of large objects.)
-    const first = Math.max(compacted, rev - this.window + 1, 1);
-    const heads: ChangeHead[] = [];
-    for await (const k of this.db.keys({
-      gte: headBound(first),
-      lt: HEAD_RANGE.lt,
-      reverse: true,
-      fillCache: false,
-      highWaterMarkBytes: ITERATOR_BYTES,
-    })) {
-      const head = decodeHeadKey(k);
-      if (heads.length === 0 && head.revision > rev) rev = head.revision; // a counter behind its log: trust the log
-      if (head.revision !== (heads.length === 0 ? rev : heads[heads.length - 1].revision - 1)) break;
-      heads.push(head);
-    }
-    heads.reverse();
-
-    this.rev = rev;
-    const start = heads.length > 0 ? heads[0].revision : rev + 1;
+    const { revision, keys, heads } = await readState(this.db, this.window);
+    for (const key of keys) this.index.appendSorted(key);
+    this.rev = revision;
+    const start = heads.length > 0 ? heads[0].revision : revision + 1;
     this.history = new History(start, this.cacheBytes);
     for (const head of heads) this.history.push(head);
     // Entries before the window: a smaller window than last time, an interrupted compaction.
-    await this.dropLogBefore(start);
+    await dropLogBefore(this.db, start);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -211,43 +169,7 @@ class LevelStore implements Store {
       const revision = at === undefined || at > snapRev ? snapRev : at;
       this.checkRevision(revision, prefix);
       const undo = await this.pastStates(revision, snapRev, prefix, opts.after, snapshot);
-      const undone = new Set(undo.map(([k]) => k));
-
-      const range = objectRange(prefix);
-      const it = this.db.iterator({
-        ...(opts.after !== undefined && opts.after >= prefix
-          ? { gt: objectKey(opts.after) }
-          : { gte: range.gte }),
-        lt: range.lt,
-        snapshot,
-        highWaterMarkBytes: ITERATOR_BYTES,
-      });
-      const kvs: KeyValue[] = [];
-      let u = 0;
-      const full = () => limit > 0 && kvs.length >= limit;
-      try {
-        while (!full()) {
-          const chunk = await it.nextv(limit > 0 ? Math.min(1000, limit - kvs.length + 1) : 1000);
-          if (chunk.length === 0) break;
-          for (const [k, v] of chunk) {
-            const key = userKey(k);
-            while (u < undo.length && undo[u][0] < key && !full()) {
-              const kv = undo[u++][1];
-              if (kv) kvs.push(kv);
-            }
-            if (full()) break;
-            if (undone.has(key)) continue; // its state then comes from `undo`, in order
-            kvs.push(decodeObject(key, v));
-          }
-        }
-      } finally {
-        await it.close();
-      }
-      while (u < undo.length && !full()) {
-        const kv = undo[u++][1];
-        if (kv) kvs.push(kv);
-      }
-
+      const kvs = await readObjects(this.db, snapshot, prefix, opts.after, limit, undo);
       const result: ListResult = { kvs, revision };
       if (limit > 0 && kvs.length === limit) {
         const last = kvs[kvs.length - 1].key;
@@ -468,7 +390,7 @@ class LevelStore implements Store {
         // After apply, so every reader either holds an older snapshot or needs nothing below
         // the new start. Entries below the recorded start are ignored at open: not atomic is fine.
         this.toDrop = [];
-        await this.dropLogBefore(this.history.start).catch((err: Error) => {
+        await dropLogBefore(this.db, this.history.start).catch((err: Error) => {
           process.emitWarning(`store: dropping compacted change-log entries: ${err.message}`);
         });
       } else {
@@ -512,12 +434,6 @@ class LevelStore implements Store {
   }
 
   // --- reads ---
-
-  /** Deletes the change log before `revision`, heads and events. */
-  private async dropLogBefore(revision: number): Promise<void> {
-    await this.db.clear({ gte: HEAD_RANGE.gte, lt: headBound(revision) });
-    await this.db.clear({ gte: EVENT_RANGE.gte, lt: eventKeyOf(revision) });
-  }
 
   /** A LevelDB snapshot that holds exactly revision this.rev (taken between batches). */
   private async snapshot(): Promise<Snapshot> {
