@@ -9,7 +9,6 @@ export type ImageErrorCode =
   | "DigestMismatch"
   | "UnsafePath"
   | "Unsupported"
-  | "InUse"
   | "Registry"
   | "Unauthorized";
 
