@@ -2,6 +2,7 @@
 // the link, register this machine's Node and keep its Lease fresh. The kubelet (pods)
 // starts from `startAgent`'s result: the LinkClient and the node name.
 import { readFileSync, statfsSync } from "node:fs";
+import { isIP } from "node:net";
 import { availableParallelism, hostname, networkInterfaces, release, totalmem } from "node:os";
 import { findResource } from "../api/resources";
 import { type Client, isReason, type KObject } from "../client/types";
@@ -80,12 +81,15 @@ export function agentConfig(argv: string[], env = process.env): AgentConfig | un
     throw new UsageError(
       `node name ${JSON.stringify(nodeName)} is not a lower-case DNS-1123 subdomain: pass --node-name`,
     );
+  const nodeIp = values["node-ip"] as string | undefined;
+  if (nodeIp !== undefined && isIP(nodeIp) === 0)
+    throw new UsageError(`--node-ip ${JSON.stringify(nodeIp)} is not an IP address`);
   return {
     server,
     token,
     dataDir: values["data-dir"] as string,
     nodeName,
-    nodeIp: values["node-ip"] as string | undefined,
+    nodeIp,
     labels: Object.fromEntries((values["node-label"] as string[]).map(parseLabel)),
     taints: (values["node-taint"] as string[]).map(parseTaint),
     leaseIntervalMs: 10_000,
@@ -265,6 +269,37 @@ export async function renewLease(client: Client, config: AgentConfig, nodeUid?: 
   }
 }
 
+/**
+ * Joins, waiting with back-off while the server cannot be reached (an agent may well
+ * start before its server, as under systemd); any refusal ends the wait at once.
+ */
+async function joinWhenReachable(
+  opts: Parameters<typeof joinCluster>[0],
+  signal: AbortSignal,
+  log: (msg: string) => void,
+): Promise<Awaited<ReturnType<typeof joinCluster>>> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await joinCluster(opts);
+    } catch (err) {
+      if (!(err instanceof JoinError && err.code === "UNREACHABLE") || signal.aborted) throw err;
+      log(`waiting for the server: ${err.message}; retrying in ${Math.round(delay / 1000)} s`);
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delay);
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    if (signal.aborted) throw new JoinError("stopped before joining", "UNREACHABLE");
+  }
+}
+
 export interface RunningAgent {
   client: LinkClient;
   nodeName: string;
@@ -288,7 +323,7 @@ export async function startAgent(
     node: config.nodeName,
     log,
   };
-  const identity = await joinCluster(joinOpts);
+  const identity = await joinWhenReachable(joinOpts, signal, log);
   const client = new LinkClient({
     server: identity.server,
     caPem: identity.caPem,
@@ -371,11 +406,11 @@ export async function run(argv: string[]): Promise<number> {
   try {
     agent = await startAgent(config, ac.signal, log);
   } catch (err) {
+    if (ac.signal.aborted) return 0;
     if (err instanceof JoinError || (err as { reason?: string }).reason === "Unauthorized") {
       process.stderr.write(`tsk agent: ${(err as Error).message}\n`);
       return 1;
     }
-    if (ac.signal.aborted) return 0;
     throw new Error(`starting agent: ${(err as Error).message}`, { cause: err });
   }
   log(`tsk agent ${config.nodeName} ready (server ${config.server})`);

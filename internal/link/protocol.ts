@@ -18,6 +18,18 @@
 //   sclose  both ways       {sid, error?}        half of the stream is done (no more
 //                                                data from the sender); an `error`
 //                                                ends the whole stream
+// Stream params and channels, by kind (the kubelet side serves them in issue 6):
+//   log          {namespace, pod, uid?, container, follow?, tailLines?, sinceSeconds?,
+//                 sinceTime?, timestamps?, previous?, limitBytes?}   agent sends ch 1
+//   exec         {namespace, pod, uid?, container, command[], stdin, stdout, stderr, tty}
+//   attach       {namespace, pod, uid?, container, stdin, stdout, stderr, tty}
+//                ch 0 stdin (server→agent), 1 stdout, 2 stderr, 3 the final v1 Status
+//                as JSON bytes (exit code in details.causes, as the exec protocol has
+//                it); terminal size through sresize; stdin's end is the server's sclose
+//   portforward  {namespace, pod, uid?, port}: one stream per connection; ch 0 data both
+//                ways, ch 1 an error text from the agent (nothing listens, ...)
+// The server maps kubectl's WebSocket/SPDY channels onto these, so the agent never
+// speaks kubectl's protocols and agents behind NAT need no listening port.
 // Flow control: a sender may have at most `credit` bytes of sdata outstanding; the
 // receiver grants more with scredit as its consumer drains, so a slow kubectl never
 // makes the other end buffer without bound, and one busy stream cannot starve API calls.

@@ -161,6 +161,40 @@ test("node A cannot create objects beyond its Node, Lease and Events", async () 
   assert.is(own.metadata?.name, "node-a");
 });
 
+test("a node may read a pod's secret as soon as its watch delivers the pod", async () => {
+  const listed = await a.list(PODS, undefined, { fieldSelector: "spec.nodeName=node-a" });
+  const results: Array<Promise<string>> = [];
+  const handle = await a.watch(
+    PODS,
+    undefined,
+    { resourceVersion: listed.resourceVersion, fieldSelector: "spec.nodeName=node-a" },
+    (ev) => {
+      if (ev.type !== "ADDED") return;
+      const secret = ev.object.spec.containers[0].env[0].valueFrom.secretKeyRef.name;
+      results.push(
+        a.get(SECRETS, "default", secret).then(
+          () => "ok",
+          (e: ClientError) => `${secret}: ${e.httpCode}`,
+        ),
+      );
+    },
+    () => {},
+  );
+  for (let i = 0; i < 20; i++) {
+    const name = `fresh-${i}`;
+    await server.api("POST", "/api/v1/namespaces/default/secrets", {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name },
+      stringData: { password: "x" },
+    });
+    await server.api("POST", "/api/v1/namespaces/default/pods", pod(`pod-${name}`, "node-a", name));
+  }
+  await eventually(() => results.length === 20, 10_000, "20 pods seen");
+  handle.cancel();
+  assert.equal(await Promise.all(results), Array(20).fill("ok"));
+});
+
 test("when node A's pod is deleted, its secret is no longer readable by A", async () => {
   const del = await server.api("DELETE", "/api/v1/namespaces/default/pods/pod-a?gracePeriodSeconds=0");
   assert.ok(del.status < 300, del.text);

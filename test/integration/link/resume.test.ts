@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { findResource } from "../../../internal/api/resources";
 import type { ClientError, WatchEvent } from "../../../internal/client/types";
 import { startServer, type TestServer } from "../../support/cluster";
-import { eventually, joinInProcess, stopAll } from "./agents";
+import { eventually, joinInProcess, startAgentProcess, stopAll } from "./agents";
 
 const PODS = findResource("", "v1", "pods")!;
 const servers: TestServer[] = [];
@@ -164,6 +164,19 @@ test("a dropped connection is resumed too: changes made meanwhile arrive once, i
   assert.equal(events.slice(0, 2), ["ADDED d1", "ADDED d2"]);
   assert.match(events[2], /^(MODIFIED|DELETED) d1$/);
   assert.equal(errors, []);
+});
+
+test("an agent started while its server is down waits, then joins when the server comes up", async () => {
+  const last = servers[servers.length - 1];
+  const token = readFileSync(join(last.dataDir, "server", "token"), "utf8").trim();
+  await last.kill("SIGTERM");
+  const agent = startAgentProcess(["--join", last.url, "--token", token, "--node-name", "early-bird"]);
+  await agent.waitForLog(/waiting for the server: cannot reach/);
+  const next = await startServer({ dataDir: last.dataDir, args: ["--https-listen-port", String(last.port)] });
+  servers.push(next);
+  await agent.waitForLog(/tsk agent early-bird ready/, 40_000);
+  assert.match(next.kubectl(["get", "node", "early-bird"]).stdout, /early-bird\s+Ready/);
+  assert.is(await agent.stop("SIGTERM"), 0);
 });
 
 test.run();
