@@ -572,6 +572,35 @@ export class Kubelet {
     let user: string | undefined;
     if (sc.runAsUser !== undefined)
       user = sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : `${sc.runAsUser}`;
+    else if (sc.runAsGroup !== undefined)
+      user = `${(image.config.User ?? "0").split(":")[0] || "0"}:${sc.runAsGroup}`;
+    if (sc.runAsNonRoot) {
+      const name = (user ?? image.config.User ?? "").split(":")[0];
+      if (!/^\d+$/.test(name) && name !== "")
+        throw new WaitingError(
+          "CreateContainerConfigError",
+          `container has runAsNonRoot and image has non-numeric user (${name}), cannot verify user is non-root`,
+        );
+      if (name === "" || Number(name) === 0)
+        throw new WaitingError(
+          "CreateContainerConfigError",
+          "container has runAsNonRoot and image will run as root",
+        );
+    }
+    // The runtime applies Docker's default capability set with no_new_privs and a writable
+    // rootfs; what it cannot do yet is said, not silently dropped.
+    const unsupported: string[] = [];
+    if (sc.privileged) unsupported.push("privileged");
+    if (sc.readOnlyRootFilesystem) unsupported.push("readOnlyRootFilesystem");
+    if (sc.capabilities?.add?.length || sc.capabilities?.drop?.length) unsupported.push("capabilities");
+    if (unsupported.length)
+      this.events.record(
+        pod,
+        "Warning",
+        "UnsupportedSecurityContext",
+        `securityContext ${unsupported.join(", ")} not applied: this node's runtime does not support it yet`,
+        c.name,
+      );
     const resources: NonNullable<ContainerSpec["resources"]> = {};
     const lim = c.resources?.limits ?? {};
     const req = c.resources?.requests ?? {};

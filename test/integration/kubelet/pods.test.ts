@@ -316,6 +316,42 @@ test("init containers run in order before the containers", async () => {
   assert.is(await execIn(node, id, ["cat", "/w/log"]), "one\ntwo\nmain\n");
 });
 
+test("securityContext runAsUser/runAsGroup set the process's user; runAsNonRoot refuses root", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "user", {
+      securityContext: { runAsUser: 1000, runAsGroup: 2000 },
+      containers: [{ name: "c", command: ["sleep", "3600"] }],
+    }),
+  );
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "nonroot", {
+      containers: [{ name: "c", command: ["sleep", "3600"], securityContext: { runAsNonRoot: true } }],
+    }),
+  );
+  const p = await until("Running", async () => {
+    const p = await getPod(node, "user");
+    return p?.status?.phase === "Running" ? p : undefined;
+  });
+  const out = await execIn(node, p.status.containerStatuses[0].containerID, [
+    "sh",
+    "-c",
+    "grep -E '^(Uid|Gid):' /proc/1/status",
+  ]);
+  assert.match(out, /^Uid:\s+1000\s/m);
+  assert.match(out, /^Gid:\s+2000\s/m);
+  const w = await until("config error", async () => {
+    const p = await getPod(node, "nonroot");
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError"
+      ? p.status.containerStatuses[0].state.waiting
+      : undefined;
+  });
+  assert.is(w.message, "container has runAsNonRoot and image will run as root");
+});
+
 test("a missing image with pull policy Never waits with ErrImageNeverPull", async () => {
   await node.client.create(
     PODS,
