@@ -242,8 +242,16 @@ export async function registerNode(client: Client, config: AgentConfig): Promise
 }
 
 export async function reportStatus(client: Client, config: AgentConfig, node?: KObject): Promise<KObject> {
-  const cur = node ?? (await client.get(NODES, undefined, config.nodeName));
-  return client.update(NODES, undefined, { ...cur, status: nodeStatus(config, cur) }, "status");
+  let cur = node ?? (await client.get(NODES, undefined, config.nodeName));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.update(NODES, undefined, { ...cur, status: nodeStatus(config, cur) }, "status");
+    } catch (err) {
+      // Someone else (a label, cordon) changed the Node meanwhile: report on the new one.
+      if (!isReason(err, "Conflict") || attempt >= 4) throw err;
+      cur = await client.get(NODES, undefined, config.nodeName);
+    }
+  }
 }
 
 /** Renews (creating it on first use) the node's Lease in kube-node-lease. */

@@ -261,6 +261,8 @@ export function createLinkServer(opts: LinkServerOptions): LinkServer {
 class AgentLink {
   private readonly client: LocalClient;
   private readonly watches = new Map<number, WatchHandle>();
+  /** Watches still being opened, and which of them the agent cancelled meanwhile. */
+  private readonly opening = new Map<number, { cancelled: boolean }>();
   readonly streams: StreamTable;
   private alive = true;
   private closed = false;
@@ -336,10 +338,13 @@ class AgentLink {
       case "watch":
         this.watch(f).catch((err) => this.send({ t: "wclose", id: f.id, status: statusOf(err) }));
         return;
-      case "unwatch":
+      case "unwatch": {
+        const o = this.opening.get(f.id);
+        if (o) o.cancelled = true;
         this.watches.get(f.id)?.cancel();
         this.watches.delete(f.id);
         return;
+      }
       default:
         this.opts.log(`link: node ${this.node} sent a ${f.t} frame, which only the server sends; ignored`);
     }
@@ -416,8 +421,11 @@ class AgentLink {
       },
       info,
     );
-    if (this.watches.has(f.id)) throw errors.badRequest(`watch ${f.id} is already open`);
+    if (this.watches.has(f.id) || this.opening.has(f.id))
+      throw errors.badRequest(`watch ${f.id} is already open`);
     let over = false;
+    const state = { cancelled: false };
+    this.opening.set(f.id, state);
     const handle = await this.client.watch(
       info,
       f.ns,
@@ -432,7 +440,8 @@ class AgentLink {
         this.send({ t: "wclose", id: f.id, status: statusOf(err) });
       },
     );
-    if (over || this.closed) handle.cancel();
+    this.opening.delete(f.id);
+    if (over || this.closed || state.cancelled) handle.cancel();
     else this.watches.set(f.id, handle);
   }
 }

@@ -26,6 +26,9 @@ let store: Store;
 let api: ApiServer;
 let link: LinkServer;
 let agent: LinkClient;
+let system: LocalClient;
+let adminToken: string;
+let caPem: string;
 const stop = new AbortController();
 const agentStreams: LinkStream[] = [];
 const logs: string[] = [];
@@ -55,7 +58,9 @@ test.before(async () => {
       upgrade: (req, socket, head) => l?.handleUpgrade(req, socket, head) ?? false,
     },
   );
-  const system = new LocalClient(
+  adminToken = creds.adminToken;
+  caPem = creds.pki.caCertPem;
+  system = new LocalClient(
     api.registry,
     { username: "system:test", groups: ["system:masters", "system:authenticated"] },
     "test",
@@ -192,6 +197,72 @@ test("closing the link ends the agent's streams, so nothing is left running on t
   // And the list-watch path still works after all this.
   const list = await agent.list(SERVICES, undefined);
   assert.ok(list.items.some((x) => x.metadata?.name === "kubernetes"));
+});
+
+test("/cacerts serves the CA byte for byte, without authentication", async () => {
+  const { fetchCA } = await import("../../../internal/link/join");
+  assert.is((await fetchCA(api.url)).toString(), caPem);
+});
+
+test("the link refuses a bearer that is not a node's, and a missing one", async () => {
+  const { WebSocket } = await import("ws");
+  const status = (headers: Record<string, string>) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${api.url.replace("https", "wss")}/v1-tsk/link`, { ca: caPem, headers });
+      ws.on("unexpected-response", (_q, res) => resolve(res.statusCode ?? 0));
+      ws.on("open", () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on("error", () => {});
+    });
+  assert.is(await status({ Authorization: `Bearer ${adminToken}` }), 403);
+  assert.is(await status({}), 401);
+  assert.is(await status({ Authorization: "Bearer not-a-token" }), 401);
+});
+
+test("a call for a resource the server does not serve answers 404 NotFound", async () => {
+  const fake = { ...NODES, group: "nope.example.com", plural: "widgets" };
+  try {
+    await agent.get(fake, undefined, "x");
+    assert.unreachable();
+  } catch (err) {
+    assert.is((err as { httpCode?: number }).httpCode, 404);
+  }
+});
+
+test("a cancelled watch delivers nothing more, even when cancelled before it is open", async () => {
+  const seen: string[] = [];
+  const rv = (await agent.list(SERVICES, "default")).resourceVersion;
+  const early = await agent.watch(
+    SERVICES,
+    "default",
+    { resourceVersion: rv },
+    (e) => seen.push(`early ${e.object.metadata?.name}`),
+    () => {},
+  );
+  early.cancel();
+  const late = await agent.watch(
+    SERVICES,
+    "default",
+    { resourceVersion: rv },
+    (e) => seen.push(`late ${e.object.metadata?.name}`),
+    () => {},
+  );
+  const svc = (name: string) => ({
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: "default" },
+    spec: { ports: [{ port: 80 }] },
+  });
+  await system.create(SERVICES, "default", svc("one"));
+  const until = Date.now() + 5000;
+  while (!seen.includes("late one") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  late.cancel();
+  await new Promise((r) => setTimeout(r, 200));
+  await system.create(SERVICES, "default", svc("two"));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(seen, ["late one"]);
 });
 
 test.run();
