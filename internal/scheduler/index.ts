@@ -3,6 +3,7 @@
 import type { Client } from "../client";
 import { type BindFn, Scheduler, type SchedulerOptions } from "./scheduler";
 
+export { fitErrorMessage } from "./diagnosis";
 export {
   type BindFn,
   DEFAULT_SCHEDULER_NAME,
@@ -10,7 +11,6 @@ export {
   type SchedulerOptions,
   schedulePod,
 } from "./scheduler";
-export { fitErrorMessage } from "./diagnosis";
 
 /**
  * Runs the default scheduler until `signal` aborts. `bind` posts the pods/binding

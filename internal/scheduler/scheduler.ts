@@ -9,7 +9,7 @@ import { SchedulerCache } from "./cache";
 import { fitErrorMessage } from "./diagnosis";
 import { type FilterResult, runFilters } from "./filters";
 import { type NodeInfo, podFacts } from "./nodeinfo";
-import { SchedulingQueue, type QueueOptions } from "./queue";
+import { type QueueOptions, SchedulingQueue } from "./queue";
 import { scoreNodes, selectHost } from "./scores";
 
 const PODS = RESOURCES.find((r) => r.group === "" && r.plural === "pods")!;
@@ -137,8 +137,13 @@ export class Scheduler {
     return `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   }
 
+  /** Ours, not being deleted, and not held back by scheduling gates (those wait for their removal). */
   private responsibleFor(pod: KObject): boolean {
-    return (pod.spec?.schedulerName || DEFAULT_SCHEDULER_NAME) === this.schedulerName;
+    return (
+      (pod.spec?.schedulerName || DEFAULT_SCHEDULER_NAME) === this.schedulerName &&
+      !pod.metadata?.deletionTimestamp &&
+      !pod.spec?.schedulingGates?.length
+    );
   }
 
   private onPod(old: KObject | undefined, pod: KObject): void {
@@ -154,7 +159,7 @@ export class Scheduler {
       } else this.cache.addOrUpdatePod(pod);
       return;
     }
-    if (pod.metadata?.deletionTimestamp || !this.responsibleFor(pod) || this.cache.isAssumed(key)) {
+    if (!this.responsibleFor(pod) || this.cache.isAssumed(key)) {
       this.queue.delete(key);
       return;
     }
@@ -209,13 +214,7 @@ export class Scheduler {
 
   private async scheduleOne(key: string): Promise<void> {
     const pod = this.pods.get(key);
-    if (
-      !pod ||
-      pod.spec?.nodeName ||
-      pod.metadata?.deletionTimestamp ||
-      !this.responsibleFor(pod) ||
-      this.cache.isAssumed(key)
-    ) {
+    if (!pod || pod.spec?.nodeName || !this.responsibleFor(pod) || this.cache.isAssumed(key)) {
       this.queue.done(key);
       return;
     }
