@@ -30,6 +30,11 @@ export interface ResourceInfo {
   selectableFields: string[];
   /** Objects with a spec get metadata.generation bumped when the spec changes. */
   hasSpec: boolean;
+  /**
+   * Set on a version served by conversion from another version's storage (autoscaling/v1
+   * HorizontalPodAutoscaler is stored as v2, as on a real cluster).
+   */
+  storageVersion?: string;
 }
 
 const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -154,6 +159,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     shortNames: ["hpa"],
     categories: ["all"],
     subresources: ["status"],
+  }),
+  r("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, {
+    shortNames: ["hpa"],
+    categories: ["all"],
+    subresources: ["status"],
+    storageVersion: "v2",
   }),
   r("coordination.k8s.io", "v1", "Lease", "leases", true),
   r("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, { hasSpec: false }),

@@ -10,6 +10,7 @@ import type { DeleteOptions, Registry } from "./registry";
 import { type ResourceRequest, route } from "./routes";
 import { type TableOptions, toTable, wantsTable, wantsPartialMetadata, toPartialMetadata } from "./tables";
 import { readBody, decodeBody } from "./body";
+import { conversionFor, convertingRegistry } from "./conversion";
 import { applyPatch, PATCH_TYPES } from "./patching";
 import { scaleOf, applyScale } from "./scale";
 
@@ -227,7 +228,8 @@ async function handleResource(
     if (deps.streams && (await deps.streams(req, res, r, url, ctx))) return;
     return handleSubresource(deps, req, res, r, ctx, method);
   }
-  const reg = deps.registry;
+  const conv = conversionFor(info);
+  const reg = conv ? convertingRegistry(deps.registry, conv) : deps.registry;
   const tableOpts = tableOptions(req, q);
   switch (verb) {
     case "get": {
@@ -321,7 +323,8 @@ async function handleSubresource(
   method: string,
 ): Promise<void> {
   const { info } = r;
-  const reg = deps.registry;
+  const conv = conversionFor(info);
+  const reg = conv ? convertingRegistry(deps.registry, conv) : deps.registry;
   const sub = r.subresource!;
   if (r.name === undefined) throw errors.notFoundPath();
   const tableOpts: TableOptions = { table: false, partial: false, includeObject: "Metadata" };
@@ -531,7 +534,8 @@ async function serveWatch(
   req.on("close", finish);
   res.on("error", finish);
   try {
-    handle = await deps.registry.watch(
+    const conv = conversionFor(info);
+    handle = await (conv ? convertingRegistry(deps.registry, conv) : deps.registry).watch(
       info,
       r.namespace,
       {

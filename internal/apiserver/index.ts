@@ -16,6 +16,7 @@ import { ApiError } from "./errors";
 import { createHandler, type HandlerDeps, type OpenApiSource } from "./handler";
 import { ObjectCache } from "./cache";
 import { Registry } from "./registry";
+import { REVIEW_RESOURCES, registerProtobufBodies, reviewHandlers } from "./reviews";
 import { KUBERNETES_SERVICE_IP, ServiceAllocator } from "./services";
 
 export { Registry } from "./registry";
@@ -77,6 +78,14 @@ export async function bootstrap(registry: Registry): Promise<void> {
   const ns = RESOURCES.find((r) => r.plural === "namespaces")!;
   const svc = RESOURCES.find((r) => r.plural === "services")!;
   const ensure = async (info: typeof ns, namespace: string | undefined, obj: Record<string, unknown>) => {
+    const name = (obj.metadata as { name: string }).name;
+    if (
+      await registry.get(info, namespace, name).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     try {
       await registry.create(systemContext(), info, namespace, obj);
     } catch (err) {
@@ -119,20 +128,24 @@ export async function startApiServer(config: ApiServerConfig, deps: ApiServerDep
   await bootstrap(registry);
   let ready = false;
   let port = config.port;
+  registerProtobufBodies();
+  const authorizer = new DefaultAuthorizer(deps.nodeRule);
+  const reviews = reviewHandlers(authorizer);
   const discovery = new Discovery(
     () =>
       `${config.advertiseAddress ?? (config.bindAddress === "0.0.0.0" ? hostname() : config.bindAddress)}:${port}`,
-    deps.virtualResources,
+    [...REVIEW_RESOURCES, ...(deps.virtualResources ?? [])],
   );
   const handler = createHandler({
     registry,
     discovery,
     authenticate: deps.authenticate,
-    authorizer: new DefaultAuthorizer(deps.nodeRule),
+    authorizer,
     version: versionInfo(),
     isReady: () => ready,
     openapi: deps.openapi,
-    extra: deps.extra,
+    extra: async (req, res, url, ctx) =>
+      (await reviews(req, res, url, ctx)) || (deps.extra ? deps.extra(req, res, url, ctx) : false),
     streams: deps.streams,
     log: deps.log,
   });

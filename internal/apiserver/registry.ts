@@ -579,6 +579,8 @@ export class Registry {
       from = Number(resourceVersion);
     } else {
       from = parseResourceVersion(opts.resourceVersion ?? "0");
+      // "0" means "from now" to Kubernetes, not "from the beginning of history".
+      if (from === 0) from = this.store.revision;
     }
     const match = compileFilter(info, opts);
     const matches = (o: KObject) => !match || match(o);
