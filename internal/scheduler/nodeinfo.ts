@@ -3,6 +3,7 @@
 // incrementally so a scheduling decision never walks every pod of the cluster.
 import { parseQuantity } from "../api/validation/quantity";
 import type { KObject } from "../client/types";
+import { normalizeName } from "../images/reference";
 
 /** Requests in integer units: millicores, bytes, a count for the rest. */
 export interface Resources {
@@ -24,6 +25,8 @@ export interface PodFacts {
   hostPorts: HostPort[];
   /** uid of the controller ownerReference, if any. */
   owner?: string;
+  /** Normalized image names of all containers (init containers too). */
+  images: string[];
 }
 
 export interface HostPort {
@@ -132,7 +135,19 @@ export function podFacts(pod: KObject): PodFacts {
     nonZero: nonZeroRequest(pod),
     hostPorts: hostPortsOf(pod),
     owner,
+    images: [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]
+      .map((c: { image?: string }) => imageKey(c.image ?? ""))
+      .filter((x): x is string => !!x),
   };
+}
+
+/** "nginx" and "docker.io/library/nginx:latest" are one image; an unparsable name is nobody's. */
+export function imageKey(name: string): string | undefined {
+  try {
+    return normalizeName(name);
+  } catch {
+    return undefined;
+  }
 }
 
 export function portsConflict(a: HostPort, b: HostPort): boolean {
@@ -155,6 +170,8 @@ export class NodeInfo {
   readonly nonZeroRequested = { milliCPU: 0, memory: 0 };
   readonly ports: HostPort[] = [];
   readonly owners = new Map<string, number>();
+  /** Images the node reports (status.images), by normalized name, with their size. */
+  images = new Map<string, number>();
 
   constructor(node: KObject) {
     this.node = node;
@@ -174,6 +191,12 @@ export class NodeInfo {
     this.allocatable = resourcesOf(status.allocatable ?? status.capacity);
     this.allowedPods = Math.floor(parseQuantity((status.allocatable ?? status.capacity)?.pods) ?? 0);
     this.taints = effectiveTaints(node);
+    this.images = new Map();
+    for (const img of status.images ?? [])
+      for (const n of img.names ?? []) {
+        const k = imageKey(n);
+        if (k) this.images.set(k, img.sizeBytes ?? 0);
+      }
   }
 
   addPod(p: PodFacts): void {

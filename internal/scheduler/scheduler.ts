@@ -8,7 +8,7 @@ import { type Client, Informer, isReason, type KObject } from "../client";
 import { SchedulerCache } from "./cache";
 import { fitErrorMessage } from "./diagnosis";
 import { type FilterResult, runFilters } from "./filters";
-import { type NodeInfo, podFacts } from "./nodeinfo";
+import { type NodeInfo, type PodFacts, podFacts } from "./nodeinfo";
 import { type QueueOptions, SchedulingQueue } from "./queue";
 import { scoreNodes, selectHost } from "./scores";
 
@@ -29,7 +29,7 @@ export interface SchedulerOptions extends QueueOptions {
   random?: () => number;
 }
 
-export type ScheduleResult = { node: string } | { error: string; failures: FilterResult[] };
+export type ScheduleResult = { node: string; facts: PodFacts } | { error: string; failures: FilterResult[] };
 
 /** Filters and scores the pod against the snapshot: a pure decision, no API calls. */
 export function schedulePod(
@@ -47,8 +47,8 @@ export function schedulePod(
     else feasible.push(n);
   }
   if (!feasible.length) return { error: fitErrorMessage(nodes.length, failures), failures };
-  if (feasible.length === 1) return { node: feasible[0].name };
-  return { node: feasible[selectHost(scoreNodes(pod, facts, feasible), random)].name };
+  if (feasible.length === 1) return { node: feasible[0].name, facts };
+  return { node: feasible[selectHost(scoreNodes(pod, facts, feasible), random)].name, facts };
 }
 
 function isTerminal(pod: KObject): boolean {
@@ -224,7 +224,7 @@ export class Scheduler {
       this.later(() => this.recordFailure(pod, result.error));
       return;
     }
-    this.cache.assume(podFacts(pod), result.node);
+    this.cache.assume(result.facts, result.node);
     this.queue.done(key);
     while (this.binds >= this.bindConcurrency) await new Promise<void>((r) => this.bindSlotWaiters.push(r));
     this.binds++;

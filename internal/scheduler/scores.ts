@@ -14,23 +14,27 @@ export interface ScorePlugin {
   score(pod: KObject, facts: PodFacts, nodes: NodeInfo[]): number[];
 }
 
+function unallocated(requested: number, allocatable: number): number {
+  return allocatable <= 0 || requested > allocatable
+    ? 0
+    : ((allocatable - requested) * MAX_NODE_SCORE) / allocatable;
+}
+
+function fraction(requested: number, allocatable: number): number {
+  return allocatable <= 0 ? 1 : Math.min(1, requested / allocatable);
+}
+
 /** NodeResourcesFit with the LeastAllocated strategy on cpu and memory (weights 1 and 1). */
 export function leastAllocated(facts: PodFacts, node: NodeInfo): number {
-  const frac = (requested: number, allocatable: number) =>
-    allocatable <= 0 || requested > allocatable
-      ? 0
-      : ((allocatable - requested) * MAX_NODE_SCORE) / allocatable;
-  const cpu = frac(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
-  const mem = frac(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
+  const cpu = unallocated(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
+  const mem = unallocated(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
   return Math.floor((cpu + mem) / 2);
 }
 
 /** NodeResourcesBalancedAllocation: nodes whose cpu and memory fractions stay close score higher. */
 export function balancedAllocation(facts: PodFacts, node: NodeInfo): number {
-  const frac = (requested: number, allocatable: number) =>
-    allocatable <= 0 ? 1 : Math.min(1, requested / allocatable);
-  const cpu = frac(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
-  const mem = frac(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
+  const cpu = fraction(node.nonZeroRequested.milliCPU + facts.nonZero.milliCPU, node.allocatable.milliCPU);
+  const mem = fraction(node.nonZeroRequested.memory + facts.nonZero.memory, node.allocatable.memory);
   const std = Math.abs(cpu - mem) / 2;
   return Math.floor((1 - std) * MAX_NODE_SCORE);
 }
@@ -66,6 +70,36 @@ export function sameOwnerCount(facts: PodFacts, node: NodeInfo): number {
   return facts.owner ? (node.owners.get(facts.owner) ?? 0) : 0;
 }
 
+const MB = 1024 * 1024;
+const IMAGE_MIN_THRESHOLD = 23 * MB;
+const IMAGE_MAX_CONTAINER_THRESHOLD = 1000 * MB;
+
+/**
+ * ImageLocality: nodes that already have the pod's images score higher, in proportion to
+ * the images' size and scaled down for images most nodes have (they say little).
+ */
+export function imageLocality(facts: PodFacts, nodes: NodeInfo[]): number[] {
+  const out = new Array<number>(nodes.length).fill(0);
+  if (!facts.images.length) return out;
+  const spread = new Map<string, number>();
+  for (const img of facts.images) {
+    let n = 0;
+    for (const node of nodes) if (node.images.has(img)) n++;
+    spread.set(img, n / nodes.length);
+  }
+  const max = IMAGE_MAX_CONTAINER_THRESHOLD * facts.images.length;
+  for (let i = 0; i < nodes.length; i++) {
+    let sum = 0;
+    for (const img of facts.images) {
+      const size = nodes[i].images.get(img);
+      if (size !== undefined) sum += size * spread.get(img)!;
+    }
+    sum = Math.min(Math.max(sum, IMAGE_MIN_THRESHOLD), max);
+    out[i] = Math.floor((MAX_NODE_SCORE * (sum - IMAGE_MIN_THRESHOLD)) / (max - IMAGE_MIN_THRESHOLD));
+  }
+  return out;
+}
+
 /** Upstream's DefaultNormalizeScore: scales to 0..100 by the maximum, optionally reversed. */
 export function normalize(scores: number[], reverse: boolean): number[] {
   let max = 0;
@@ -92,7 +126,10 @@ export function normalizeSpread(counts: number[]): number[] {
   return out;
 }
 
-/** The default profile's weights (1.32): TaintToleration 3, NodeAffinity 2, spread 2, fit 1, balance 1. */
+/**
+ * The default profile's weights (1.32): TaintToleration 3, NodeAffinity 2, spread 2,
+ * fit 1, balance 1, image locality 1.
+ */
 export const SCORE_PLUGINS: ScorePlugin[] = [
   {
     name: "TaintToleration",
@@ -140,6 +177,7 @@ export const SCORE_PLUGINS: ScorePlugin[] = [
       return raw;
     },
   },
+  { name: "ImageLocality", weight: 1, score: (_p, facts, nodes) => imageLocality(facts, nodes) },
 ];
 
 /** Weighted totals per node. */

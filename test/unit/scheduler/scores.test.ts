@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { podFacts } from "../../../internal/scheduler/nodeinfo";
 import {
   balancedAllocation,
+  imageLocality,
   intolerablePreferNoSchedule,
   leastAllocated,
   normalize,
@@ -101,6 +102,18 @@ test("selectHost picks the highest total and breaks ties at random", () => {
   const rolls = [0.1, 0.9, 0.1, 0.1, 0.9, 0.9];
   for (let i = 0; i < 3; i++) seen.add(selectHost([7, 7], () => rolls[r++ % rolls.length]));
   assert.equal([...seen].sort(), [0, 1]);
+});
+
+test("image locality favours nodes that already hold the pod's image, whatever name form they report", () => {
+  const withImage = node("a");
+  withImage.status.images = [{ names: ["docker.io/library/nginx:latest"], sizeBytes: 500 * 1024 * 1024 }];
+  const small = node("b");
+  small.status.images = [{ names: ["nginx"], sizeBytes: 10 * 1024 * 1024 }];
+  const scores = imageLocality(podFacts(pod("p")), [info(withImage), info(small), info(node("c"))]);
+  assert.ok(scores[0] > 0, `${scores}`);
+  // Below the 23 MB threshold an image is not worth moving a pod for.
+  assert.is(scores[1], 0);
+  assert.is(scores[2], 0);
 });
 
 test.run();
