@@ -36,7 +36,7 @@ export interface KubeletConfig {
   /** Crash-loop back-off start and cap, in ms (default 10 000 and 300 000). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
-  /** Concurrent pod workers (default 4). */
+  /** Concurrent pod workers (default 8). */
   workers?: number;
 }
 

@@ -4,6 +4,7 @@
 // time, then reports status. Everything it needs after a restart is in the runtime's
 // state and the API: nothing is remembered that a restart could lose, except
 // back-off timers and probe results, which start over as in Kubernetes.
+import { setMaxListeners } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -102,6 +103,7 @@ export class Kubelet {
   private readonly hostIP: string;
   private readonly allocatable: Record<string, string>;
   private readonly abort = new AbortController();
+  private index?: Map<string, Set<string>>;
 
   constructor(
     readonly config: KubeletConfig,
@@ -117,6 +119,8 @@ export class Kubelet {
     this.backoff = new Backoff(config.backoffInitialMs ?? 10_000, config.backoffMaxMs ?? 300_000);
     this.pullBackoff = new Backoff(config.backoffInitialMs ?? 10_000, config.backoffMaxMs ?? 300_000);
     this.hostIP = nodeAddress(config) ?? "127.0.0.1";
+    // one listener per running container's exit wait
+    setMaxListeners(0, this.abort.signal);
     this.allocatable = machineCapacity(config.dataDir);
     this.probes = new ProbeManager(
       deps.runtime,
@@ -142,7 +146,7 @@ export class Kubelet {
     const workers = ready.then(() =>
       runWorkers(
         this.queue,
-        this.config.workers ?? 4,
+        this.config.workers ?? 8,
         (k) => this.sync(k),
         (m) => this.log(m),
       ),
@@ -168,8 +172,38 @@ export class Kubelet {
 
   // ---- runtime views ----
 
+  /**
+   * The pod's runtime containers. An index of ids per pod uid (built from one full
+   * list at start, kept as we create and remove) spares a scan of every container on
+   * the node at each sync; the statuses themselves are always read fresh.
+   */
   private podContainers(uid: string): ContainerStatus[] {
-    return this.deps.runtime.list().filter((c) => c.labels[LABEL.uid] === uid);
+    if (!this.index) {
+      this.index = new Map();
+      for (const c of this.deps.runtime.list()) this.indexAdd(c.labels[LABEL.uid], c.id);
+    }
+    const out: ContainerStatus[] = [];
+    for (const id of this.index.get(uid) ?? []) {
+      try {
+        out.push(this.deps.runtime.status(id));
+      } catch {
+        this.indexRemove(uid, id);
+      }
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  private indexAdd(uid: string | undefined, id: string): void {
+    if (!uid || !this.index) return;
+    let set = this.index.get(uid);
+    if (!set) this.index.set(uid, (set = new Set()));
+    set.add(id);
+  }
+
+  private indexRemove(uid: string, id: string): void {
+    const set = this.index?.get(uid);
+    set?.delete(id);
+    if (set && set.size === 0) this.index?.delete(uid);
   }
 
   /** Newest and previous runtime container for one pod container name. */
@@ -307,7 +341,10 @@ export class Kubelet {
     if (initDone) {
       for (const c of pod.spec.containers ?? []) {
         const h = this.history(all, c.name, false);
-        for (const old of h.older) await this.deps.runtime.remove(old.id, { force: true }).catch(() => {});
+        for (const old of h.older) {
+          await this.deps.runtime.remove(old.id, { force: true }).catch(() => {});
+          this.indexRemove(uid, old.id);
+        }
         const cur = h.current;
         if (!cur) {
           await this.startContainer(pod, c, false, 0, sb, volumes);
@@ -331,6 +368,7 @@ export class Kubelet {
         }
         if (cur.state === "created") {
           await this.deps.runtime.remove(cur.id, { force: true });
+          this.indexRemove(uid, cur.id);
           await this.startContainer(pod, c, false, attemptOf(cur) + 1, sb, volumes);
           continue;
         }
@@ -653,7 +691,9 @@ export class Kubelet {
       const image = await this.ensureImage(pod, c);
       const spec = await this.containerSpec(pod, c, init, attempt, sb, volumes, image);
       await this.deps.images.pin(`pod-${uid}-${c.name}`, image).catch(() => {});
+      this.podContainers(uid); // builds the index before the first create
       id = await this.deps.runtime.create(spec);
+      this.indexAdd(uid, id);
       this.events.record(pod, "Normal", "Created", `Created container ${c.name}`, c.name);
       await this.deps.runtime.start(id);
       this.events.record(pod, "Normal", "Started", `Started container ${c.name}`, c.name);
@@ -876,6 +916,7 @@ export class Kubelet {
     for (const c of this.podContainers(uid)) {
       names.add(c.labels[LABEL.container]);
       await rt.remove(c.id, { force: true });
+      this.indexRemove(uid, c.id);
     }
     try {
       rt.getSandbox(uid);
