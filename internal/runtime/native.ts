@@ -12,6 +12,11 @@ export interface NativeAddon {
   /** mount(2); empty strings stand for NULL source/fstype/data. */
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount(target: string, flags: number): void;
+  /**
+   * Spawns a self-daemonizing helper (new session, stdio on /dev/null, fd 3 a pipe
+   * back to us), reaps its first process and resolves with the first line it wrote on fd 3.
+   */
+  spawnReport(path: string, args: string[]): Promise<string>;
   constants: {
     MS_RDONLY: number;
     MS_NOSUID: number;

@@ -12,12 +12,14 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   watch,
   writeFileSync,
   writeSync,
 } from "node:fs";
+import { rm } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { helperPath } from "../embed";
@@ -104,6 +106,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 export class Runtime {
   readonly containersDir: string;
+  private readonly trashDir: string;
   readonly runDir: string;
   readonly cgroups: CgroupManager;
   private readonly cgroupBase: string;
@@ -115,7 +118,10 @@ export class Runtime {
     this.runDir = config.runDir ?? join("/run/tsk", config.nodeName);
     this.cgroups = cgroupManager(config.cgroups ?? "auto");
     this.cgroupBase = `tsk/${config.nodeName}`;
+    this.trashDir = join(config.dataDir, "agent", "containers-trash");
     mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
+    mkdirSync(this.trashDir, { recursive: true, mode: 0o700 });
+    for (const left of readdirSync(this.trashDir)) this.emptyTrash(join(this.trashDir, left));
     mkdirSync(join(this.runDir, "sandboxes"), { recursive: true, mode: 0o711 });
   }
 
@@ -365,7 +371,22 @@ export class Runtime {
 
   private cleanup(id: string, cgroup: string): void {
     this.cgroups.remove(cgroup);
-    rmSync(join(this.containersDir, id), { recursive: true, force: true });
+    // The container is gone once its directory is renamed away; its files (the
+    // writable layer can be large) are deleted in the background.
+    const trash = join(this.trashDir, `${id}-${Date.now()}`);
+    try {
+      renameSync(join(this.containersDir, id), trash);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    this.emptyTrash(trash);
+  }
+
+  private emptyTrash(path: string): void {
+    rm(path, { recursive: true, force: true }).catch((err) => {
+      process.stderr.write(`tsk runtime: deleting ${path}: ${(err as Error).message}\n`);
+    });
   }
 
   /** Waits until the container has exited and returns its final status. */
@@ -635,36 +656,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Starts `tsk-monitor run DIR` in its own session and waits for "ok PID" or "error MESSAGE" on fd 3. */
-function startMonitor(dir: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helperPath("tsk-monitor"), ["run", dir], {
-      detached: true,
-      stdio: ["ignore", "ignore", "ignore", "pipe"],
-    });
-    let out = "";
-    const pipe = child.stdio[3] as NodeJS.ReadableStream;
-    pipe.setEncoding("utf8");
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      child.unref();
-      (pipe as unknown as { unref?: () => void }).unref?.();
-      const line = out.trim();
-      if (line.startsWith("ok ")) resolve(Number(line.slice(3)));
-      else
-        reject(
-          new Error(line.startsWith("error ") ? line.slice(6) : `monitor failed: ${line || "no answer"}`),
-        );
-    };
-    pipe.on("data", (d: string) => {
-      out += d;
-      if (out.includes("\n")) settle();
-    });
-    pipe.on("end", settle);
-    child.on("error", reject);
-  });
+/** Starts `tsk-monitor run DIR` (it daemonizes) and waits for "ok PID" or "error MESSAGE" on its fd 3. */
+async function startMonitor(dir: string): Promise<number> {
+  const line = (await native().spawnReport(helperPath("tsk-monitor"), ["run", dir])).trim();
+  if (line.startsWith("ok ")) return Number(line.slice(3));
+  throw new Error(line.startsWith("error ") ? line.slice(6) : `monitor failed: ${line || "no answer"}`);
 }
 
 function runHelper(args: string[]): Promise<void> {

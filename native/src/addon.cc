@@ -13,7 +13,11 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include <string>
 #include <vector>
@@ -146,7 +150,107 @@ Napi::Value Umount(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// Starts a helper that reports on fd 3 and daemonizes itself (tsk-monitor run): spawns
+// it with posix_spawn (vfork-fast even from a large Node process, in a new session,
+// stdio on /dev/null), reaps the short-lived parent and resolves with the first line
+// the helper wrote on fd 3. Runs off the main thread.
+class SpawnReportWorker : public Napi::AsyncWorker {
+ public:
+  SpawnReportWorker(Napi::Env env, std::string path, std::vector<std::string> args)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        args_(std::move(args)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return Fail("pipe", errno);
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>(path_.c_str()));
+    for (auto &a : args_) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path_.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(p[1]);
+    if (rc != 0) {
+      close(p[0]);
+      return Fail("spawn", rc);
+    }
+    char buf[2048];
+    size_t n = 0;
+    while (n < sizeof buf - 1) {
+      ssize_t r = read(p[0], buf + n, sizeof buf - 1 - n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      n += r;
+      if (memchr(buf, '\n', n)) break;
+    }
+    close(p[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    line_.assign(buf, n);
+  }
+  void OnOK() override {
+    if (!err_.empty()) {
+      Napi::Error e = Napi::Error::New(Env(), err_);
+      e.Set("code", Napi::String::New(Env(), code_));
+      deferred_.Reject(e.Value());
+    } else {
+      deferred_.Resolve(Napi::String::New(Env(), line_));
+    }
+  }
+
+ private:
+  void Fail(const char *op, int e) {
+    err_ = std::string(op) + " " + path_ + ": " + ErrnoName(e);
+    code_ = ErrnoName(e);
+  }
+  Napi::Promise::Deferred deferred_;
+  std::string path_, line_, err_, code_;
+  std::vector<std::string> args_;
+};
+
+Napi::Value SpawnReport(const Napi::CallbackInfo &info) {
+  std::string path;
+  if (!ArgString(info, 0, &path)) return info.Env().Undefined();
+  if (info.Length() < 2 || !info[1].IsArray()) {
+    Napi::TypeError::New(info.Env(), "argument 2 must be an array of strings").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  auto arr = info[1].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsString()) {
+      Napi::TypeError::New(info.Env(), "argument 2 must be an array of strings").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  auto *w = new SpawnReportWorker(info.Env(), path, std::move(args));
+  auto promise = w->Promise();
+  w->Queue();
+  return promise;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnReport", Napi::Function::New(env, SpawnReport, "spawnReport"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
   exports.Set("lsetxattr", Napi::Function::New(env, Lsetxattr, "lsetxattr"));
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));

@@ -25,6 +25,22 @@
 
 extern char **environ;
 
+#include <time.h>
+void trace(const char *what) {
+  static int fd = -2;
+  if (fd == -2) {
+    const char *f = getenv("TSK_MONITOR_TRACE");
+    fd = f ? open(f, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+  }
+  if (fd < 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  char buf[128];
+  int n = snprintf(buf, sizeof buf, "%ld.%06ld %d %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), what);
+  if (write(fd, buf, n) < 0) {
+  }
+}
+
 const char *errname(int e) {
   switch (e) {
     case EPERM: return "EPERM";
@@ -149,10 +165,25 @@ static int write_file(const char *path, const char *data) {
 }
 
 int join_cgroups(const char *const *dirs, int n, char *err, size_t errlen) {
+  return move_to_cgroups(dirs, n, 0, err, errlen);
+}
+
+int cgroups_v1(const char *const *dirs, int n) {
   char path[4096];
+  if (n == 0) return 0;
+  snprintf(path, sizeof path, "%s/tasks", dirs[0]);
+  return access(path, W_OK) == 0;
+}
+
+int move_to_cgroups(const char *const *dirs, int n, int pid, char *err, size_t errlen) {
+  char path[4096], num[16];
+  snprintf(num, sizeof num, "%d", pid);
   for (int i = 0; i < n; i++) {
-    snprintf(path, sizeof path, "%s/cgroup.procs", dirs[i]);
-    if (write_file(path, "0") < 0) {
+    // Moving only the calling thread through v1's "tasks" file skips the global
+    // threadgroup lock (and its RCU grace period); callers are single-threaded.
+    snprintf(path, sizeof path, "%s/tasks", dirs[i]);
+    if (pid != 0 || access(path, W_OK) < 0) snprintf(path, sizeof path, "%s/cgroup.procs", dirs[i]);
+    if (write_file(path, num) < 0) {
       snprintf(err, errlen, "join cgroup %s: %s", dirs[i], errname(errno));
       return -1;
     }
@@ -304,15 +335,18 @@ static void mask_paths(int errfd) {
   }
 }
 
-void container_init(struct config *c, int errfd, int syncfd) {
+void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
   char err[512];
-  if (join_cgroups(c->cgroups, c->ncgroups, err, sizeof err) < 0) fail(errfd, "%s", err);
-  if (unshare(CLONE_NEWCGROUP) < 0) fail(errfd, "unshare cgroup namespace: %s", errname(errno));
+  trace("child start");
+  if (cgroups_v1(c->cgroups, c->ncgroups) && join_cgroups(c->cgroups, c->ncgroups, err, sizeof err) < 0)
+    fail(errfd, "%s", err);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(errfd, "make / private: %s", errname(errno));
   if (!c->netns) loopback_up();
+  trace("private, lo");
 
   if (c->overlay) mount_or_fail(errfd, "overlay", c->rootfs, "overlay", 0, c->overlay);
   else mount_or_fail(errfd, c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL);
+  trace("overlay");
   if (chdir(c->rootfs) < 0) fail(errfd, "chdir %s: %s", c->rootfs, errname(errno));
   int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail(errfd, "open rootfs: %s", errname(errno));
@@ -347,13 +381,22 @@ void container_init(struct config *c, int errfd, int syncfd) {
     mount_or_fail(errfd, "/sys", "sys", NULL, MS_BIND | MS_REC, NULL);
     mount_or_fail(errfd, NULL, "sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   }
+  trace("proc sys");
   setup_dev(errfd);
+  trace("dev");
 
   if (syscall(SYS_pivot_root, ".", ".") < 0) fail(errfd, "pivot_root %s: %s", c->rootfs, errname(errno));
   if (umount2(".", MNT_DETACH) < 0) fail(errfd, "detach old root: %s", errname(errno));
   if (chdir("/") < 0) fail(errfd, "chdir /: %s", errname(errno));
   close(rootfd);
+  trace("pivot");
   mask_paths(errfd);
+  trace("masked");
+  char joined;
+  if (read(cgfd, &joined, 1) != 1) _exit(127);  // the monitor reports its own failure
+  close(cgfd);
+  trace("cgroups joined");
+  if (unshare(CLONE_NEWCGROUP) < 0) fail(errfd, "unshare cgroup namespace: %s", errname(errno));
 
   if (c->hostname && !c->utsns && sethostname(c->hostname, strlen(c->hostname)) < 0)
     fail(errfd, "sethostname %s: %s", c->hostname, errname(errno));
@@ -364,6 +407,7 @@ void container_init(struct config *c, int errfd, int syncfd) {
   }
   if (drop_privileges(c->uid, c->gid, c->groups, c->ngroups, err, sizeof err) < 0) fail(errfd, "%s", err);
 
+  trace("privileges");
   char ready = 1;
   if (write(errfd, &ready, 1) != 1) _exit(127);
   char go;

@@ -164,6 +164,14 @@ static int join_ns(const char *path, int type, char *err, size_t len) {
 
 static int run_main(const char *d) {
   dir = d;
+  // Detach from whoever started us (double fork): the parent returns at once and
+  // the monitor is re-parented, so the agent never has to reap it.
+  trace("monitor start");
+  pid_t daemon = fork();
+  if (daemon < 0) return 1;
+  if (daemon > 0) _exit(0);
+  setsid();
+  trace("forked");
   int notifyfd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
   if (notifyfd >= 0) fcntl(notifyfd, F_SETFD, FD_CLOEXEC);
   now_rfc3339(created_at, sizeof created_at);
@@ -175,6 +183,7 @@ static int run_main(const char *d) {
     notify(notifyfd, msg);
     return 1;
   }
+  trace("config read");
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -186,6 +195,7 @@ static int run_main(const char *d) {
     notify(notifyfd, msg);
     return 1;
   }
+  trace("fifo made");
   int ctlfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   int stdinfd = -1;
   if (c.stdin_open) {
@@ -199,6 +209,7 @@ static int run_main(const char *d) {
     return 1;
   }
 
+  trace("files open");
   int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, syncp[2], errpipe[2];
   int master = -1, slave = -1;
   if (c.tty) {
@@ -213,7 +224,8 @@ static int run_main(const char *d) {
     notify(notifyfd, "error pipe: EMFILE\n");
     return 1;
   }
-  if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+  int cgp[2];
+  if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0 || pipe2(cgp, O_CLOEXEC) < 0) {
     notify(notifyfd, "error pipe: EMFILE\n");
     return 1;
   }
@@ -230,6 +242,7 @@ static int run_main(const char *d) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+  trace("before clone");
   long flags = SIGCHLD | CLONE_NEWPID | CLONE_NEWNS;
   if (!c.netns) flags |= CLONE_NEWNET;
   if (!c.ipcns) flags |= CLONE_NEWIPC;
@@ -259,8 +272,21 @@ static int run_main(const char *d) {
       dup2(out[1], 1);
       dup2(errp[1], 2);
     }
-    container_init(&c, errpipe[1], syncp[0]);
+    close(cgp[1]);
+    container_init(&c, errpipe[1], syncp[0], cgp[0]);
   }
+  close(cgp[0]);
+  if (!cgroups_v1(c.cgroups, c.ncgroups) && move_to_cgroups(c.cgroups, c.ncgroups, pid, err, sizeof err) < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    snprintf(msg, sizeof msg, "error %s\n", err);
+    notify(notifyfd, msg);
+    return 1;
+  }
+  trace("moved to cgroups");
+  if (write(cgp[1], "1", 1) != 1) {
+  }
+  close(cgp[1]);
   close(syncp[0]);
   close(errpipe[1]);
   if (slave >= 0) close(slave);
@@ -277,6 +303,7 @@ static int run_main(const char *d) {
     notify(notifyfd, msg);
     return 1;
   }
+  trace("child ready");
   write_status("created", pid, 0, 0, 0, NULL);
   snprintf(msg, sizeof msg, "ok %d\n", pid);
   notify(notifyfd, msg);

@@ -32,10 +32,16 @@ int read_config(const char *path, struct config *c);
 // Runs in the cloned child: everything between clone and exec. Reports failure
 // as "E<message>" on errfd and exits; on success writes one byte "\1" to errfd,
 // waits for one byte on syncfd, then execs (errfd is close-on-exec).
-void container_init(struct config *c, int errfd, int syncfd) __attribute__((noreturn));
+// cgfd delivers one byte once the monitor has moved the child into its cgroups
+// (done in parallel with the mounts: a cgroup v1 move waits for an RCU grace period).
+void container_init(struct config *c, int errfd, int syncfd, int cgfd) __attribute__((noreturn));
 
 // Joins the cgroups (writes 0 to each cgroup.procs).
 int join_cgroups(const char *const *dirs, int n, char *err, size_t errlen);
+// Whether the cgroup dirs are v1 hierarchies (with a "tasks" file).
+int cgroups_v1(const char *const *dirs, int n);
+// Moves process pid (0: the caller) into the cgroups.
+int move_to_cgroups(const char *const *dirs, int n, int pid, char *err, size_t errlen);
 // Bounding set, groups, uid/gid, Docker's default capabilities, no_new_privs.
 int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen);
 int mkdir_p(const char *path, mode_t mode);
@@ -44,6 +50,8 @@ void fail(int fd, const char *fmt, ...) __attribute__((noreturn, format(printf, 
 const char *errname(int e);
 
 int exec_main(int argc, char **argv);
+// Development aid: with TSK_MONITOR_TRACE=FILE set, set-up steps append timings there.
+void trace(const char *what);
 int sandbox_main(int argc, char **argv);
 
 #endif
