@@ -1,6 +1,7 @@
 // The message of a pod that fits nowhere, as kube-scheduler 1.32 writes it in the
 // PodScheduled condition and the FailedScheduling event: a histogram of the filters'
-// reasons, sorted as strings, then what preemption concluded.
+// reasons, sorted as strings, then what preemption concluded, e.g.
+//   0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..
 import type { FilterResult } from "./filters";
 
 export const PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling";
@@ -25,7 +26,7 @@ export function fitErrorMessage(numNodes: number, failures: FilterResult[]): str
   const reasons = histogram(failures.flatMap((f) => f.reasons));
   if (reasons) msg += ` ${reasons}.`;
   const preemption = histogram(failures.map((f) => (f.unresolvable ? PREEMPTION_NOT_HELPFUL : NO_VICTIMS)));
-  msg += ` preemption: 0/${numNodes} nodes are available:`;
-  if (preemption) msg += ` ${preemption}.`;
-  return msg;
+  // Preemption's own message ends with a period and is then added as a sentence, so a
+  // 1.32 scheduler's message ends with two ("...for incoming pod..").
+  return `${msg} preemption: 0/${numNodes} nodes are available: ${preemption}..`;
 }

@@ -173,7 +173,7 @@ test("a pod that fits nowhere says why, then is placed when a fitting node joins
   await createPod(podBody("huge", { memory: "20Gi" }));
   const want =
     "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient memory. " +
-    "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.";
+    "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..";
   const cond = await waitFor("PodScheduled=False", async () =>
     ((await getPod("huge")).status?.conditions ?? []).find(
       (c: any) => c.type === "PodScheduled" && c.status === "False",

@@ -16,7 +16,7 @@ test("the message counts reasons per node, sorted as upstream sorts them, with p
     assert.is(
       r.error,
       "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient memory. " +
-        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.",
+        "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..",
     );
 });
 
@@ -26,7 +26,7 @@ test("a node short of cpu and memory contributes both reasons", () => {
   ]);
   assert.is(
     msg,
-    "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+    "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..",
   );
 });
 
@@ -38,7 +38,7 @@ test("only unresolvable reasons: preemption is not helpful on any node", () => {
     assert.is(
       r.error,
       "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable. " +
-        "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.",
+        "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..",
     );
 });
 

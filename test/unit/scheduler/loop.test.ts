@@ -174,7 +174,7 @@ test("a pod that fits nowhere is marked Unschedulable with a FailedScheduling ev
     fake.put("pods", pod("big", { memory: "2Gi" }));
     const ev = await until("FailedScheduling", () => events(fake, "FailedScheduling")[0]);
     const msg =
-      "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+      "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..";
     assert.is(ev.message, msg);
     assert.is(ev.type, "Warning");
     const cond = fake.all("pods")[0].status.conditions.find((c: any) => c.type === "PodScheduled");
