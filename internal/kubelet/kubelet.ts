@@ -366,7 +366,12 @@ export class Kubelet {
           }
           continue;
         }
-        if (cur.state === "created") {
+        if (cur.state === "created" || cur.state === "unknown") {
+          // Created but never started (a kubelet stopped in between), or its monitor is
+          // gone (a reboot, a kill): nobody will report its exit, so replace it.
+          this.log(
+            `replacing container ${c.name} of ${key} (${cur.state}${cur.message ? `: ${cur.message}` : ""})`,
+          );
           await this.deps.runtime.remove(cur.id, { force: true });
           this.indexRemove(uid, cur.id);
           await this.startContainer(pod, c, false, attemptOf(cur) + 1, sb, volumes);

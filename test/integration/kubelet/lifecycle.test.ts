@@ -120,6 +120,27 @@ test("a kubelet restarted while a pod runs keeps the same container", async () =
   assert.is(node.runtime.status(after.containerID.slice(6)).state, "running");
 });
 
+test("a container whose monitor died is replaced", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "lost", { containers: [{ name: "c", command: ["sleep", "3600"] }] }),
+  );
+  const id = (await running("lost")).status.containerStatuses[0].containerID.slice(6);
+  const st = JSON.parse(readFileSync(join(node.runtime.containersDir, id, "status"), "utf8"));
+  process.kill(st.monitorPid, "SIGKILL");
+  const p = await until("replaced", async () => {
+    const p = await getPod(node, "lost");
+    const cs = p?.status?.containerStatuses?.[0];
+    return cs?.state?.running && cs.containerID !== `tsk://${id}` ? p : undefined;
+  });
+  assert.is(p.status.containerStatuses[0].restartCount, 1);
+  assert.not.ok(
+    node.runtime.list().some((c) => c.id === id),
+    "the lost container is removed",
+  );
+});
+
 test("an exec liveness probe that fails restarts the container", async () => {
   await node.client.create(
     PODS,
