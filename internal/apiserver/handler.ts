@@ -27,6 +27,8 @@ export interface RequestAttributes {
   name?: string;
   /** For non-resource URLs such as /healthz. */
   path?: string;
+  /** The request's field selector, for list and watch. */
+  fieldSelector?: string;
 }
 
 export interface OpenApiSource {
@@ -207,6 +209,10 @@ async function handleResource(
     subresource: r.subresource,
     namespace: r.namespace,
     name: r.name,
+    // Lists and watches are authorized by their selector too (a node may list only its own pods).
+    ...(verb === "list" || verb === "watch"
+      ? { fieldSelector: url.searchParams.get("fieldSelector") ?? undefined }
+      : {}),
   };
   const decision = deps.authorizer.authorize(ctx.user, attrs);
   if (!decision.allowed)
@@ -385,39 +391,7 @@ async function handleSubresource(
       throw errors.invalid({ group: "", kind: "Binding" }, r.name, [
         { reason: "FieldValueRequired", field: "target.name", message: "Required value" },
       ]);
-    await reg.guaranteedUpdate(ctx, info, r.namespace, r.name, (pod) => {
-      if (pod.metadata?.deletionTimestamp)
-        throw errors.conflict(info, r.name!, "pod is being deleted, cannot be assigned to a host");
-      if (pod.spec?.nodeName)
-        throw errors.conflict(
-          info,
-          r.name!,
-          `pod ${r.name} is already assigned to node "${pod.spec.nodeName}"`,
-        );
-      pod.spec = { ...pod.spec, nodeName: node };
-      return pod;
-    });
-    // The scheduled condition is status; the scheduler's binding sets it as Kubernetes' binding REST does.
-    await reg.guaranteedUpdate(
-      ctx,
-      info,
-      r.namespace,
-      r.name,
-      (pod) => {
-        const conds = (pod.status?.conditions ?? []).filter(
-          (c: { type: string }) => c.type !== "PodScheduled",
-        );
-        conds.push({
-          type: "PodScheduled",
-          status: "True",
-          lastProbeTime: null,
-          lastTransitionTime: new Date().toISOString().slice(0, 19) + "Z",
-        });
-        pod.status = { ...pod.status, conditions: conds };
-        return pod;
-      },
-      { subresource: "status" },
-    );
+    await deps.registry.bind(ctx, r.namespace!, r.name, node);
     return sendJson(res, 201, {
       kind: "Status",
       apiVersion: "v1",

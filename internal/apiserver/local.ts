@@ -102,6 +102,10 @@ export class LocalClient implements Client {
     );
   }
 
+  async bind(namespace: string, podName: string, nodeName: string): Promise<void> {
+    await this.call(() => this.registry.bind(this.ctx(), namespace, podName, nodeName));
+  }
+
   async delete(info: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}) {
     return this.call(
       async () => (await this.registry.delete(this.ctx(), info, namespace, name, opts)).object,

@@ -3,7 +3,7 @@
 // validation) in Kubernetes' order. The HTTP handlers and the in-process client both
 // come through here, so a controller's write is checked exactly like kubectl's.
 import type { ResourceInfo } from "../api/resources";
-import { groupVersion } from "../api/resources";
+import { groupVersion, RESOURCES } from "../api/resources";
 import type { Store, KeyValue, WatchEvent as StoreWatchEvent } from "../store/types";
 import { StoreError } from "../store/types";
 import type { RequestContext, FieldValidation } from "./context";
@@ -92,6 +92,8 @@ const CONTINUE_EXPIRED =
 
 /** Kinds whose create keeps a client-supplied status (as their Kubernetes strategies do). */
 const KEEP_STATUS_ON_CREATE = new Set(["nodes", "persistentvolumes", "persistentvolumeclaims"]);
+
+const PODS = RESOURCES.find((r) => r.group === "" && r.plural === "pods")!;
 
 /** Updates retried on a conflict inside the server (patch, status, finalizer removal). */
 const MAX_RETRIES = 16;
@@ -312,6 +314,45 @@ export class Registry {
       } catch (err) {
         if (err instanceof ApiError && err.reason === "Conflict" && attempt < MAX_RETRIES) continue;
         throw err;
+      }
+    }
+  }
+
+  /**
+   * pods/binding: sets spec.nodeName and PodScheduled=True in one write. Like
+   * Kubernetes' binding storage it is not a pod update (whose validation forbids
+   * changing the spec); only an unbound, live pod can be bound.
+   */
+  async bind(ctx: RequestContext, namespace: string, name: string, node: string): Promise<KObject> {
+    const info = PODS;
+    const key = objectKey(info, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw errors.notFound(info, name);
+      const pod = decodeObject(kv, true);
+      if (pod.metadata?.deletionTimestamp)
+        throw errors.conflict(info, name, "pod is being deleted, cannot be assigned to a host");
+      if (pod.spec?.nodeName)
+        throw errors.conflict(info, name, `pod ${name} is already assigned to node "${pod.spec.nodeName}"`);
+      pod.spec = { ...pod.spec, nodeName: node };
+      const conds = (pod.status?.conditions ?? []).filter((c: { type: string }) => c.type !== "PodScheduled");
+      conds.push({
+        type: "PodScheduled",
+        status: "True",
+        lastProbeTime: null,
+        lastTransitionTime: nowTimestamp(),
+      });
+      pod.status = { ...pod.status, conditions: conds };
+      delete pod.metadata!.resourceVersion;
+      if (ctx.dryRun) return withTypeMeta(info, pod);
+      try {
+        return withTypeMeta(
+          info,
+          decodeObject(await this.store.update(key, encodeObject(pod), kv.modRevision), true),
+        );
+      } catch (err) {
+        if (err instanceof StoreError && err.code === "Conflict" && attempt < MAX_RETRIES) continue;
+        throw toApiError(err, info, name);
       }
     }
   }

@@ -6,15 +6,37 @@ import { UsageError } from "./flags";
 type Runner = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Runner> }> = {
-  server: { summary: "run the control plane (and an agent for this machine)", load: async () => (await import("./server")).run },
+  server: {
+    summary: "run the control plane (and an agent for this machine)",
+    load: async () => (await import("./server")).run,
+  },
+  agent: {
+    summary: "join a cluster and run its workloads on this machine",
+    load: async () => (await import("./agent")).run,
+  },
   token: { summary: "print the join token for agents", load: async () => (await import("./token")).run },
-  ctr: { summary: "run and manage containers on this machine", load: async () => (await import("./ctr")).run },
-  images: { summary: "import, list, pull and remove images", load: async () => (await import("./images")).run },
-  "check-config": { summary: "check the kernel features tsk needs", load: async () => (await import("./check-config")).run },
+  ctr: {
+    summary: "run and manage containers on this machine",
+    load: async () => (await import("./ctr")).run,
+  },
+  images: {
+    summary: "import, list, pull and remove images",
+    load: async () => (await import("./images")).run,
+  },
+  "check-config": {
+    summary: "check the kernel features tsk needs",
+    load: async () => (await import("./check-config")).run,
+  },
 };
 
 function help(): string {
-  const lines = ["Usage: tsk COMMAND [FLAGS]", "", "A small Kubernetes distribution in one executable.", "", "Commands:"];
+  const lines = [
+    "Usage: tsk COMMAND [FLAGS]",
+    "",
+    "A small Kubernetes distribution in one executable.",
+    "",
+    "Commands:",
+  ];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(14)} ${c.summary}`);
   lines.push("", "Run 'tsk COMMAND --help' for a command's flags.");
   return lines.join("\n");

@@ -82,6 +82,8 @@ export interface Client {
     name: string,
     opts?: DeleteOptions,
   ): Promise<KObject>;
+  /** pods/binding: assigns an unbound pod to a node (409 Conflict if it is already bound). */
+  bind(namespace: string, podName: string, nodeName: string): Promise<void>;
 }
 
 export function isReason(err: unknown, reason: string): boolean {

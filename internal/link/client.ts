@@ -195,6 +195,19 @@ export class LinkClient implements Client {
     }) as Promise<KObject>;
   }
 
+  /** Nodes never bind pods (the scheduler does); refused as the node authorizer would. */
+  async bind(namespace: string, podName: string, _nodeName: string): Promise<void> {
+    throw Object.assign(
+      new Error(
+        `pods "${podName}" is forbidden: nodes may not create pods/binding in the namespace "${namespace}"`,
+      ),
+      {
+        reason: "Forbidden",
+        httpCode: 403,
+      },
+    );
+  }
+
   async watch(
     info: ResourceInfo,
     namespace: string | undefined,
