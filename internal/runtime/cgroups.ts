@@ -55,6 +55,22 @@ export interface CgroupManager {
 
 const PERIOD_US = 100_000;
 
+/** Docker's default device allow-list (null, zero, full, random, urandom, tty, console, ptmx, pts, tun). */
+const DEVICE_RULES = [
+  "c *:* m",
+  "b *:* m",
+  "c 1:3 rwm",
+  "c 1:5 rwm",
+  "c 1:7 rwm",
+  "c 1:8 rwm",
+  "c 1:9 rwm",
+  "c 5:0 rwm",
+  "c 5:1 rwm",
+  "c 5:2 rwm",
+  "c 136:* rwm",
+  "c 10:200 rwm",
+];
+
 function write(path: string, value: string): void {
   try {
     writeFileSync(path, value);
@@ -128,7 +144,7 @@ export function sharesToWeight(shares: number): number {
 
 export class CgroupV1 implements CgroupManager {
   readonly version = 1 as const;
-  private readonly controllers = ["cpu", "cpuacct", "memory", "pids"];
+  private readonly controllers = ["cpu", "cpuacct", "memory", "pids", "devices"];
 
   constructor(private readonly root = "/sys/fs/cgroup") {}
 
@@ -151,6 +167,16 @@ export class CgroupV1 implements CgroupManager {
   create(path: string, limits: CgroupLimits): string[] {
     const dirs = this.dirs(path);
     for (const d of dirs) mkdirSync(d, { recursive: true });
+    // Docker's device rules: nothing but the standard character devices (and mknod of
+    // anything, which is harmless without access), so CAP_MKNOD cannot reach host disks.
+    const devices = join(this.root, "devices", path);
+    if (
+      existsSync(join(devices, "devices.deny")) &&
+      readFileSync(join(devices, "devices.list"), "utf8").startsWith("a ")
+    ) {
+      write(join(devices, "devices.deny"), "a");
+      for (const rule of DEVICE_RULES) write(join(devices, "devices.allow"), rule);
+    }
     this.update(path, limits);
     return dirs;
   }

@@ -166,6 +166,15 @@ test("the container cannot see the host's sensitive /proc files and has few capa
   assert.match(logs, /stdout: ro/);
 });
 
+test("device nodes made inside the container cannot be opened unless they are standard ones", async () => {
+  // /dev/loop-control (10:237) opens for root on the host; the device cgroup must refuse it.
+  const { logs } = await run(
+    "mknod /dev/lc c 10 237 && ((: < /dev/lc) 2>/dev/null && echo opened || echo denied); head -c1 /dev/zero | wc -c",
+  );
+  assert.match(logs, /stdout: denied/);
+  assert.match(logs, /stdout: 1\n/);
+});
+
 test("removing containers leaves no mounts, cgroups or directories behind", async () => {
   const id = await env.rt.create({ layers: [env.layer], command: ["sleep", "100"] });
   await env.rt.start(id);
