@@ -5,7 +5,8 @@
 // state and the API: nothing is remembered that a restart could lose, except
 // back-off timers and probe results, which start over as in Kubernetes.
 import { setMaxListeners } from "node:events";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import * as fsp from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RESOURCES } from "../api/resources";
@@ -429,6 +430,8 @@ export class Kubelet {
   private async ensureSandbox(pod: Obj, pd: string): Promise<Sandbox> {
     const rt = this.deps.runtime;
     const uid: string = pod.metadata.uid;
+    // Written before the sandbox exists, so a sandbox never lacks them.
+    if (!existsSync(join(pd, "etc", "resolv.conf"))) await this.writePodFiles(pod, pd);
     try {
       return rt.getSandbox(uid);
     } catch {}
@@ -439,11 +442,15 @@ export class Kubelet {
     if (pod.spec.hostNetwork) {
       // Host network: the sandbox's network handle points at the node's own namespace
       // (this process's, so an agent in its own netns gives its pods that one).
-      const n = native();
-      n.umount(sb.netns, n.constants.MNT_DETACH);
-      n.mount(`/proc/${process.pid}/ns/net`, sb.netns, "", n.constants.MS_BIND, "");
+      try {
+        const n = native();
+        n.umount(sb.netns, n.constants.MNT_DETACH);
+        n.mount(`/proc/${process.pid}/ns/net`, sb.netns, "", n.constants.MS_BIND, "");
+      } catch (err) {
+        await rt.removeSandbox(sb.id).catch(() => {});
+        throw new Error(`joining the host network for pod ${keyOf(pod)}: ${(err as Error).message}`);
+      }
     }
-    this.writePodFiles(pod, pd);
     return sb;
   }
 
@@ -453,15 +460,15 @@ export class Kubelet {
   }
 
   /** /etc/hosts and /etc/resolv.conf for the pod, under its directory. */
-  private writePodFiles(pod: Obj, pd: string): void {
+  private async writePodFiles(pod: Obj, pd: string): Promise<void> {
     const etc = join(pd, "etc");
-    mkdirSync(etc, { recursive: true });
+    await fsp.mkdir(etc, { recursive: true });
     const spec = pod.spec;
     const ns = pod.metadata.namespace;
     const domain = this.config.clusterDomain ?? "cluster.local";
     let hosts: string;
     if (spec.hostNetwork) {
-      hosts = readOr("/etc/hosts", "127.0.0.1\tlocalhost\n");
+      hosts = await readOr("/etc/hosts", "127.0.0.1\tlocalhost\n");
     } else {
       const name = sandboxHostname(pod);
       const fqdn = spec.subdomain ? `${spec.hostname ?? name}.${spec.subdomain}.${ns}.svc.${domain}\t` : "";
@@ -471,12 +478,12 @@ export class Kubelet {
         `127.0.1.1\t${fqdn}${spec.hostname ?? name}\n`;
     }
     for (const ha of spec.hostAliases ?? []) hosts += `${ha.ip}\t${(ha.hostnames ?? []).join("\t")}\n`;
-    writeFileSync(join(etc, "hosts"), hosts);
+    await fsp.writeFile(join(etc, "hosts"), hosts);
     const policy = spec.dnsPolicy ?? "ClusterFirst";
     let resolv: string;
     const cf = spec.dnsConfig ?? {};
     if (policy === "Default" || (policy === "ClusterFirst" && spec.hostNetwork)) {
-      resolv = readOr("/etc/resolv.conf", "");
+      resolv = await readOr("/etc/resolv.conf", "");
     } else if (policy === "None") {
       resolv = "";
     } else {
@@ -487,7 +494,7 @@ export class Kubelet {
     if (cf.searches?.length) resolv += `search ${cf.searches.join(" ")}\n`;
     if (cf.options?.length)
       resolv += `options ${cf.options.map((o: Obj) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)).join(" ")}\n`;
-    writeFileSync(join(etc, "resolv.conf"), resolv);
+    await fsp.writeFile(join(etc, "resolv.conf"), resolv);
   }
 
   // ---- containers ----
@@ -939,10 +946,6 @@ export class Kubelet {
   }
 }
 
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return fallback;
-  }
+function readOr(path: string, fallback: string): Promise<string> {
+  return fsp.readFile(path, "utf8").catch(() => fallback);
 }
