@@ -13,8 +13,8 @@ export {
 } from "./scheduler";
 
 /**
- * Runs the default scheduler until `signal` aborts. `bind` posts the pods/binding
- * subresource; when omitted, the client's own `bind` method is used if it has one.
+ * Runs the default scheduler until `signal` aborts. Pods are bound with the client's
+ * pods/binding call unless another `bind` is given.
  */
 export function startScheduler(
   client: Client,
@@ -23,7 +23,6 @@ export function startScheduler(
   bind?: BindFn,
   opts?: SchedulerOptions,
 ): Promise<void> {
-  const b = bind ?? (client as Client & { bind?: BindFn }).bind?.bind(client);
-  if (!b) return Promise.reject(new Error("starting scheduler: no bind function (pods/binding) was given"));
+  const b = bind ?? ((ns: string, name: string, node: string) => client.bind(ns, name, node));
   return new Scheduler(client, b, (m) => log(`scheduler: ${m}`), opts).run(signal);
 }

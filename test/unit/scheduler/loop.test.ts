@@ -90,6 +90,7 @@ class FakeClient {
         } else Object.assign(cur, patch);
         return structuredClone(self.put(info.plural, cur));
       },
+      bind: (ns, name, node) => self.bind(ns, name, node),
       async delete(info, ns, name) {
         const o = find(info, ns, name);
         self.table(info.plural).delete(`${ns ?? ""}/${name}`);
