@@ -438,6 +438,7 @@ export class Kubelet {
     const sb = await rt.createSandbox({
       id: uid,
       hostname: pod.spec.hostNetwork ? this.hostname() : sandboxHostname(pod),
+      resources: podLimits(pod.spec),
     });
     if (pod.spec.hostNetwork) {
       // Host network: the sandbox's network handle points at the node's own namespace
@@ -944,6 +945,32 @@ export class Kubelet {
     for (const k of [...this.pullErrors.keys()]) if (k.startsWith(`${uid}/`)) this.pullErrors.delete(k);
     this.events.forget(uid);
   }
+}
+
+/**
+ * The pod cgroup's limits, as the kubelet sets them: a resource is limited only when
+ * every container limits it; the pod's value is the larger of the containers' sum and
+ * the biggest init container's (init containers run one at a time, before the others).
+ */
+export function podLimits(spec: Obj): NonNullable<ContainerSpec["resources"]> {
+  const total = (res: string, unit: number): number | undefined => {
+    const cs: Obj[] = spec.containers ?? [];
+    const vals = cs.map((c) => parseQuantity(c.resources?.limits?.[res]));
+    if (!cs.length || vals.some((v) => !v)) return undefined;
+    let sum = (vals as number[]).reduce((a, b) => a + b, 0);
+    for (const ic of spec.initContainers ?? []) {
+      const v = parseQuantity(ic.resources?.limits?.[res]);
+      if (!v) return undefined;
+      sum = Math.max(sum, v);
+    }
+    return Math.round(sum * unit);
+  };
+  const out: NonNullable<ContainerSpec["resources"]> = {};
+  const mem = total("memory", 1);
+  if (mem) out.memoryBytes = mem;
+  const cpu = total("cpu", 1000);
+  if (cpu) out.cpuMillis = cpu;
+  return out;
 }
 
 function readOr(path: string, fallback: string): Promise<string> {

@@ -1,5 +1,7 @@
 // The kubelet runs pods as real containers and reports what a user sees with kubectl:
 // phase, conditions, container states, restarts, events; node registration and lease.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
@@ -123,12 +125,17 @@ test("command, args, env with $(VAR) expansion, workingDir and resources reach t
   assert.match(env, /^MEM=64$/m);
   assert.is(await execIn(node, id, ["pwd"]), "/tmp\n");
   assert.is(await execIn(node, id, ["cat", "/tmp/out"]), "hello-world\n");
+  // The limits are on the container's cgroup, and on the pod's (read from the host's cgroupfs).
   const rid = id.slice(6);
-  const cg = node.runtime.status(rid);
-  assert.is(cg.state, "running");
-  // memory limit on the container's cgroup
-  const limits = node.runtime.cgroups;
-  assert.ok(limits.exists(`tsk/${node.nodeName}/pod-${p.metadata?.uid}/${rid}`));
+  const memLimit = (path: string) => {
+    const dirs = node.runtime.cgroups.dirs(path);
+    const v1 = dirs.find((d) => /\/memory(,[^/]*)?\//.test(d));
+    return readFileSync(v1 ? join(v1, "memory.limit_in_bytes") : join(dirs[0], "memory.max"), "utf8").trim();
+  };
+  const pcg = `tsk/${node.nodeName}/pod-${p.metadata?.uid}`;
+  assert.is(memLimit(`${pcg}/${rid}`), String(64 * 1024 * 1024));
+  assert.is(memLimit(pcg), String(64 * 1024 * 1024));
+  assert.ok(node.runtime.cgroups.exists(`tsk/${node.nodeName}/pod-${p.metadata?.uid}/${rid}`));
 });
 
 test("a ConfigMap and a Secret arrive as env and as files", async () => {
