@@ -9,10 +9,10 @@
 // mounted at /sys/fs/cgroup/hugetlb; the bench mounts it for the crun part and
 // unmounts it afterwards (the v2 mount gets its hugetlb controller back).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Runtime, native } from "../../internal/runtime";
-import { makeLayer, summary } from "./common";
+import { makeLayer, mountHugetlb, summary, unmountHugetlb } from "./common";
 
 const RUNS = Number(process.argv[2] ?? 50);
 
@@ -24,28 +24,6 @@ function run(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-/**
- * Gives hugetlb back to the v2 mount. The v1 hierarchy is only released when its
- * last cgroup is gone, which crun's just-deleted cgroups may delay: if the
- * controller has not come back, mount and unmount the hierarchy again.
- */
-async function unmountHugetlb(): Promise<void> {
-  const n = native();
-  const back = () => readFileSync("/sys/fs/cgroup/unified/cgroup.controllers", "utf8").includes("hugetlb");
-  const settle = async () => {
-    for (let i = 0; i < 40 && !back(); i++) await new Promise((r) => setTimeout(r, 100));
-  };
-  n.umount("/sys/fs/cgroup/hugetlb", 0);
-  await settle();
-  for (let attempt = 0; attempt < 3 && !back(); attempt++) {
-    n.mount("cgroup", "/sys/fs/cgroup/hugetlb", "cgroup", 0, "hugetlb");
-    n.umount("/sys/fs/cgroup/hugetlb", 0);
-    await settle();
-  }
-  rmdirSync("/sys/fs/cgroup/hugetlb");
-  console.log(back() ? "hugetlb is back on the v2 mount" : "WARNING: hugetlb did not return to the v2 mount");
-}
-
 async function main() {
   const { dir, layer } = makeLayer();
   const nodeName = `bench-${process.pid}`;
@@ -55,8 +33,7 @@ async function main() {
   try {
     if (!spawnSync("crun", ["--version"]).stdout)
       throw new Error("crun is not installed: apt-get install -y crun");
-    if (!existsSync("/sys/fs/cgroup/hugetlb")) mkdirSync("/sys/fs/cgroup/hugetlb");
-    n.mount("cgroup", "/sys/fs/cgroup/hugetlb", "cgroup", 0, "hugetlb");
+    mountHugetlb();
     mountedHugetlb = true;
     const bundle = join(dir, "bundle");
     mkdirSync(bundle);

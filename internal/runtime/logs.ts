@@ -72,17 +72,17 @@ export async function* readLog(
       }
       if (!opts.follow || done || opts.signal?.aborted) return;
       await new Promise<void>((resolve) => {
-        const onAbort = () => resolve();
-        const t = setTimeout(() => {
-          opts.signal?.removeEventListener("abort", onAbort);
-          resolve();
-        }, 250);
-        opts.signal?.addEventListener("abort", onAbort, { once: true });
-        wake.fn = () => {
+        // Woken by the file watcher, the abort signal, or a 250 ms tick; whichever
+        // comes first clears the others so nothing keeps the process alive.
+        const done = () => {
           clearTimeout(t);
-          opts.signal?.removeEventListener("abort", onAbort);
+          opts.signal?.removeEventListener("abort", done);
+          wake.fn = undefined;
           resolve();
         };
+        const t = setTimeout(done, 250);
+        opts.signal?.addEventListener("abort", done, { once: true });
+        wake.fn = done;
       });
     }
   } finally {
