@@ -31,7 +31,7 @@ async function running(name: string) {
   });
 }
 
-test("graceful deletion sends SIGTERM, then removes containers, sandbox, volumes and the pod", async () => {
+test("graceful deletion runs preStop, sends SIGTERM, then removes containers, sandbox, volumes and the pod", async () => {
   const out = join(node.dir, "term-out");
   await node.client.create(
     PODS,
@@ -48,8 +48,9 @@ test("graceful deletion sends SIGTERM, then removes containers, sandbox, volumes
           command: [
             "sh",
             "-c",
-            "trap 'echo got-term > /host/term-out; exit 0' TERM; while true; do sleep 0.2; done",
+            "trap 'echo got-term >> /host/term-out; exit 0' TERM; while true; do sleep 0.2; done",
           ],
+          lifecycle: { preStop: { exec: { command: ["sh", "-c", "echo pre-stop >> /host/term-out"] } } },
           volumeMounts: [
             { name: "host", mountPath: "/host" },
             { name: "mem", mountPath: "/mem" },
@@ -67,7 +68,7 @@ test("graceful deletion sends SIGTERM, then removes containers, sandbox, volumes
   assert.ok(del.metadata?.deletionTimestamp, "the pod is marked, not removed at once");
   await until("pod gone", async () => !(await getPod(node, "graceful")));
   assert.ok(Date.now() - t0 < 15_000, "the container stopped on SIGTERM, before the grace period ran out");
-  assert.is(readFileSync(out, "utf8"), "got-term\n");
+  assert.is(readFileSync(out, "utf8"), "pre-stop\ngot-term\n", "preStop ran, then SIGTERM");
   assert.is(node.runtime.list().filter((c) => c.id === id).length, 0, "container removed");
   assert.equal(
     node.runtime.listSandboxes().filter((s) => s.id === uid),
@@ -240,6 +241,34 @@ test("a hostNetwork pod sees the node's interfaces; other pods only loopback", a
   assert.equal(ifs(await execIn(node, i.status.containerStatuses[0].containerID, ["cat", "/proc/net/dev"])), [
     "lo",
   ]);
+});
+
+test("an httpGet readiness probe reaches a host-network pod's server", async () => {
+  const port = 20000 + (process.pid % 20000);
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "httpd", {
+      hostNetwork: true,
+      containers: [
+        {
+          name: "web",
+          command: [
+            "sh",
+            "-c",
+            `mkdir -p /www && echo ok > /www/healthz && httpd -f -p 127.0.0.1:${port} -h /www`,
+          ],
+          ports: [{ name: "http", containerPort: port }],
+          readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  await until("Ready", async () => {
+    const p = await getPod(node, "httpd");
+    return p?.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True";
+  });
+  await node.client.delete(PODS, "default", "httpd", { gracePeriodSeconds: 0 });
 });
 
 test.run();

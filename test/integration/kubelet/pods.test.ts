@@ -359,6 +359,35 @@ test("securityContext runAsUser/runAsGroup set the process's user; runAsNonRoot 
   assert.is(w.message, "container has runAsNonRoot and image will run as root");
 });
 
+test("a pod waiting for a missing ConfigMap starts once it exists", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "late-cfg", {
+      containers: [
+        {
+          name: "c",
+          command: ["sleep", "3600"],
+          env: [{ name: "X", valueFrom: { configMapKeyRef: { name: "late", key: "x" } } }],
+        },
+      ],
+    }),
+  );
+  const w = await until("config error", async () => {
+    const p = await getPod(node, "late-cfg");
+    return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError"
+      ? p.status.containerStatuses[0].state.waiting
+      : undefined;
+  });
+  assert.is(w.message, 'configmap "late" not found');
+  await node.client.create(CONFIGMAPS, "default", { metadata: { name: "late" }, data: { x: "here" } });
+  const p = await until("Running", async () => {
+    const p = await getPod(node, "late-cfg");
+    return p?.status?.phase === "Running" ? p : undefined;
+  });
+  assert.match(await execIn(node, p.status.containerStatuses[0].containerID, ["env"]), /^X=here$/m);
+});
+
 test("a missing image with pull policy Never waits with ErrImageNeverPull", async () => {
   await node.client.create(
     PODS,
