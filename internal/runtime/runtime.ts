@@ -107,6 +107,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 export class Runtime {
   readonly containersDir: string;
   private readonly trashDir: string;
+  private readonly namesDir: string;
   readonly runDir: string;
   readonly cgroups: CgroupManager;
   private readonly cgroupBase: string;
@@ -119,6 +120,8 @@ export class Runtime {
     this.cgroups = cgroupManager(config.cgroups ?? "auto");
     this.cgroupBase = `tsk/${config.nodeName}`;
     this.trashDir = join(config.dataDir, "agent", "containers-trash");
+    this.namesDir = join(config.dataDir, "agent", "container-names");
+    mkdirSync(this.namesDir, { recursive: true, mode: 0o700 });
     mkdirSync(this.containersDir, { recursive: true, mode: 0o711 });
     mkdirSync(this.trashDir, { recursive: true, mode: 0o700 });
     for (const left of readdirSync(this.trashDir)) this.emptyTrash(join(this.trashDir, left));
@@ -230,8 +233,6 @@ export class Runtime {
           `volume ${m.hostPath}:${m.containerPath}: ${m.hostPath} does not exist`,
         );
     }
-    if (this.list().some((c) => c.name === name))
-      throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
     const sandbox = spec.sandboxId ? this.getSandbox(spec.sandboxId) : undefined;
 
     const cfg = spec.config ?? {};
@@ -267,6 +268,7 @@ export class Runtime {
       sandboxId: sandbox?.id,
       labels: spec.labels ?? {},
     };
+    this.claimName(name, id);
     try {
       for (const d of ["rootfs", "upper", "work"]) mkdirSync(join(dir, d), { recursive: true });
       writeFileSync(join(dir, "container.json"), JSON.stringify(rec));
@@ -305,7 +307,7 @@ export class Runtime {
       writeFileSync(join(dir, "config"), `${kv.join("\0")}\0`);
       await startMonitor(dir);
     } catch (err) {
-      this.cleanup(id, cgroup);
+      this.cleanup(id, cgroup, name);
       if (err instanceof RuntimeError) throw err;
       throw new RuntimeError("CreateContainerError", `creating container ${name}: ${(err as Error).message}`);
     }
@@ -366,10 +368,31 @@ export class Runtime {
     }
     // The monitor writes the final status and then exits; let it finish.
     if (st) for (let i = 0; i < 200 && this.monitorAlive(rec.id, st); i++) await sleep(5);
-    this.cleanup(rec.id, rec.cgroup);
+    this.cleanup(rec.id, rec.cgroup, rec.name);
   }
 
-  private cleanup(id: string, cgroup: string): void {
+  /**
+   * Names are claimed with an exclusive create of <data-dir>/agent/container-names/NAME
+   * (holding the id): unique even when two creates race, and found without a scan.
+   */
+  private claimName(name: string, id: string): void {
+    const file = join(this.namesDir, name);
+    try {
+      writeFileSync(file, id, { flag: "wx" });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const holder = readFileSync(file, "utf8");
+    if (holder && existsSync(join(this.containersDir, holder, "container.json")))
+      throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
+    writeFileSync(file, id); // left behind by a create that crashed
+  }
+
+  private cleanup(id: string, cgroup: string, name: string): void {
+    try {
+      if (readFileSync(join(this.namesDir, name), "utf8") === id) rmSync(join(this.namesDir, name));
+    } catch {}
     this.cgroups.remove(cgroup);
     // The container is gone once its directory is renamed away; its files (the
     // writable layer can be large) are deleted in the background.
@@ -554,10 +577,12 @@ export class Runtime {
       const r = tryRead(idOrName);
       if (r) return r;
     }
+    try {
+      const byName = tryRead(readFileSync(join(this.namesDir, idOrName), "utf8"));
+      if (byName && byName.name === idOrName) return byName;
+    } catch {}
     const ids = readdirSync(this.containersDir);
     const recs = ids.map(tryRead).filter((r): r is Record_ => r !== undefined);
-    const byName = recs.find((r) => r.name === idOrName);
-    if (byName) return byName;
     const byPrefix = recs.filter((r) => r.id.startsWith(idOrName));
     if (byPrefix.length === 1) return byPrefix[0];
     if (byPrefix.length > 1)

@@ -187,6 +187,20 @@ test("removing containers leaves no mounts, cgroups or directories behind", asyn
   assert.throws(() => env.rt.status(id), /no such container/);
 });
 
+test("container names are unique, also when two creates race", async () => {
+  const results = await Promise.allSettled([
+    env.rt.create({ layers: [env.layer], command: ["true"], name: "twin" }),
+    env.rt.create({ layers: [env.layer], command: ["true"], name: "twin" }),
+  ]);
+  assert.is(results.filter((r) => r.status === "fulfilled").length, 1);
+  const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+  assert.match(failed.reason.message, /a container named "twin" already exists/);
+  assert.is(env.rt.status("twin").name, "twin");
+  await env.rt.remove("twin", { force: true });
+  const again = await env.rt.create({ layers: [env.layer], command: ["true"], name: "twin" });
+  assert.is(env.rt.resolve("twin"), again);
+});
+
 test("bad input is refused with a clear error", async () => {
   await rejects(env.rt.create({ layers: [] }), /at least one layer/);
   await rejects(
