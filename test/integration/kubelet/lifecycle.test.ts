@@ -243,6 +243,38 @@ test("a hostNetwork pod sees the node's interfaces; other pods only loopback", a
   ]);
 });
 
+test("a startup probe holds readiness back until it passes", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "slowstart", {
+      containers: [
+        {
+          name: "c",
+          command: ["sleep", "3600"],
+          startupProbe: {
+            exec: { command: ["cat", "/tmp/started"] },
+            periodSeconds: 1,
+            failureThreshold: 60,
+          },
+          readinessProbe: { exec: { command: ["true"] }, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  const p = await running("slowstart");
+  await new Promise((r) => setTimeout(r, 2500));
+  const before = (await getPod(node, "slowstart"))?.status.containerStatuses[0];
+  assert.is(before.started, false);
+  assert.is(before.ready, false);
+  await execIn(node, p.status.containerStatuses[0].containerID, ["touch", "/tmp/started"]);
+  const after = await until("started and ready", async () => {
+    const cs = (await getPod(node, "slowstart"))?.status?.containerStatuses?.[0];
+    return cs?.started && cs.ready ? cs : undefined;
+  });
+  assert.is(after.restartCount, 0);
+});
+
 test("an httpGet readiness probe reaches a host-network pod's server", async () => {
   const port = 20000 + (process.pid % 20000);
   await node.client.create(
