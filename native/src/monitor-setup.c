@@ -335,6 +335,39 @@ static void mask_paths(int errfd) {
   }
 }
 
+// Opens a terminal on the container's devpts, makes it our controlling terminal
+// and stdio, and sends the master to the monitor.
+static void open_terminal(int sock, int errfd) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  char name[64];
+  if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
+    fail(errfd, "open /dev/ptmx: %s", errname(errno));
+  int slave = open(name, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail(errfd, "open %s: %s", name, errname(errno));
+  if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail(errfd, "controlling terminal %s: %s", name, errname(errno));
+  dup2(slave, 0);
+  dup2(slave, 1);
+  dup2(slave, 2);
+  if (slave > 2) close(slave);
+  char data = 't';
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  memset(ctrl, 0, sizeof ctrl);
+  struct iovec iov = {&data, 1};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctrl;
+  mh.msg_controllen = sizeof ctrl;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof master);
+  if (sendmsg(sock, &mh, 0) != 1) fail(errfd, "send terminal: %s", errname(errno));
+  close(master);
+  close(sock);
+}
+
 void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
   char err[512];
   trace("child start");
@@ -392,6 +425,7 @@ void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
   trace("pivot");
   mask_paths(errfd);
   trace("masked");
+  if (c->tty) open_terminal(c->ttysock, errfd);
   char joined;
   if (read(cgfd, &joined, 1) != 1) _exit(127);  // the monitor reports its own failure
   close(cgfd);

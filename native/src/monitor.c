@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -151,6 +152,23 @@ static void notify(int fd, const char *msg) {
   close(fd);
 }
 
+static int recv_fd(int sock) {
+  char data;
+  char ctrl[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&data, 1};
+  struct msghdr mh = {0};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctrl;
+  mh.msg_controllen = sizeof ctrl;
+  if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1) return -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
 static int join_ns(const char *path, int type, char *err, size_t len) {
   if (!path) return 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -211,14 +229,16 @@ static int run_main(const char *d) {
 
   trace("files open");
   int out[2] = {-1, -1}, errp[2] = {-1, -1}, in[2] = {-1, -1}, syncp[2], errpipe[2];
-  int master = -1, slave = -1;
+  int master = -1, ttysock[2] = {-1, -1};
   if (c.tty) {
-    if (openpty(&master, &slave, NULL, NULL, NULL) < 0) {
-      snprintf(msg, sizeof msg, "error openpty: %s\n", errname(errno));
+    // The terminal comes from the container's own devpts (the child opens it and
+    // hands us the master), so `tty` inside names a /dev/pts entry that exists there.
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysock) < 0) {
+      snprintf(msg, sizeof msg, "error socketpair: %s\n", errname(errno));
       notify(notifyfd, msg);
       return 1;
     }
-    fcntl(master, F_SETFD, FD_CLOEXEC);
+    c.ttysock = ttysock[1];
   } else if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
              (c.stdin_open && pipe2(in, O_CLOEXEC) < 0)) {
     notify(notifyfd, "error pipe: EMFILE\n");
@@ -261,11 +281,7 @@ static int run_main(const char *d) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (c.tty) {
-      setsid();
-      ioctl(slave, TIOCSCTTY, 0);
-      dup2(slave, 0);
-      dup2(slave, 1);
-      dup2(slave, 2);
+      close(ttysock[0]);
     } else {
       int nul = open("/dev/null", O_RDWR);
       dup2(c.stdin_open ? in[0] : nul, 0);
@@ -289,7 +305,7 @@ static int run_main(const char *d) {
   close(cgp[1]);
   close(syncp[0]);
   close(errpipe[1]);
-  if (slave >= 0) close(slave);
+  if (ttysock[1] >= 0) close(ttysock[1]);
   if (out[1] >= 0) close(out[1]);
   if (errp[1] >= 0) close(errp[1]);
   if (in[0] >= 0) close(in[0]);
@@ -304,6 +320,16 @@ static int run_main(const char *d) {
     return 1;
   }
   trace("child ready");
+  if (c.tty) {
+    master = recv_fd(ttysock[0]);
+    close(ttysock[0]);
+    if (master < 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, NULL, 0);
+      notify(notifyfd, "error receive the container's terminal\n");
+      return 1;
+    }
+  }
   write_status("created", pid, 0, 0, 0, NULL);
   snprintf(msg, sizeof msg, "ok %d\n", pid);
   notify(notifyfd, msg);

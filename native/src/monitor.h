@@ -25,6 +25,7 @@ struct config {
   uid_t uid;
   gid_t gid;
   int tty, stdin_open;
+  int ttysock;  // runtime only: where the child sends its terminal's master fd
 };
 
 int read_config(const char *path, struct config *c);

@@ -85,6 +85,30 @@ test("exec into a stopped container is refused", async () => {
   await rejects(env.rt.start(other), /is exited, not created/);
 });
 
+test("a TTY container gets a terminal of its own /dev/pts, resizable through attach", async () => {
+  const c = await env.rt.create({
+    layers: [env.layer],
+    command: ["sh", "-c", "read l; tty; stty size"],
+    tty: true,
+    stdin: true,
+  });
+  await env.rt.start(c);
+  const ac = new AbortController();
+  const a = env.rt.attach(c, { signal: ac.signal });
+  a.resize(20, 50);
+  await new Promise((r) => setTimeout(r, 100));
+  a.write("go\n");
+  let out = "";
+  for await (const e of a.output) {
+    out += `${e.text}\n`;
+    if (/\d+ \d+/.test(e.text)) break;
+  }
+  ac.abort();
+  assert.match(out, /\/dev\/pts\/0/);
+  assert.match(out, /20 50/);
+  assert.is((await env.rt.wait(c)).exitCode, 0);
+});
+
 test("attach streams output and feeds stdin", async () => {
   const c = await env.rt.create({
     layers: [env.layer],
