@@ -268,14 +268,12 @@ export class Kubelet {
   }
 
   private volumeSources(pod: Obj): VolumeSources {
-    const ns = pod.metadata.namespace;
     return {
       configMap: (n, name) => this.getOptional(CONFIGMAPS, n, name),
       secret: (n, name) => this.getOptional(SECRETS, n, name),
       fieldRef: (path) => podFieldValue(this.withIPs(pod), path),
       resourceFieldRef: (ref) =>
         resourceFieldValue(pod, ref, ref.containerName, this.allocatable) ?? undefined,
-      ...{ ns },
     };
   }
 
@@ -324,9 +322,15 @@ export class Kubelet {
     let initDone = true;
     for (const c of pod.spec.initContainers ?? []) {
       const h = this.history(all, c.name, true);
+      await this.prune(uid, h.older);
       const cur = h.current;
       if (cur?.state === "exited" && cur.exitCode === 0) continue;
       initDone = false;
+      if (cur && (cur.state === "created" || cur.state === "unknown")) {
+        await this.replace(key, uid, cur);
+        await this.startContainer(pod, c, true, attemptOf(cur) + 1, sb, volumes);
+        break;
+      }
       if (cur?.state === "running") {
         this.watchExit(key, cur.id);
         break;
@@ -342,10 +346,7 @@ export class Kubelet {
     if (initDone) {
       for (const c of pod.spec.containers ?? []) {
         const h = this.history(all, c.name, false);
-        for (const old of h.older) {
-          await this.deps.runtime.remove(old.id, { force: true }).catch(() => {});
-          this.indexRemove(uid, old.id);
-        }
+        await this.prune(uid, h.older);
         const cur = h.current;
         if (!cur) {
           await this.startContainer(pod, c, false, 0, sb, volumes);
@@ -368,13 +369,7 @@ export class Kubelet {
           continue;
         }
         if (cur.state === "created" || cur.state === "unknown") {
-          // Created but never started (a kubelet stopped in between), or its monitor is
-          // gone (a reboot, a kill): nobody will report its exit, so replace it.
-          this.log(
-            `replacing container ${c.name} of ${key} (${cur.state}${cur.message ? `: ${cur.message}` : ""})`,
-          );
-          await this.deps.runtime.remove(cur.id, { force: true });
-          this.indexRemove(uid, cur.id);
+          await this.replace(key, uid, cur);
           await this.startContainer(pod, c, false, attemptOf(cur) + 1, sb, volumes);
           continue;
         }
@@ -383,6 +378,25 @@ export class Kubelet {
       }
     }
     await this.writeStatus(pod, sb);
+  }
+
+  /** Removes containers older than the previous attempt (only the last one is kept, for lastState). */
+  private async prune(uid: string, older: ContainerStatus[]): Promise<void> {
+    for (const old of older) {
+      await this.deps.runtime.remove(old.id, { force: true }).catch(() => {});
+      this.indexRemove(uid, old.id);
+    }
+  }
+
+  /**
+   * Created but never started (a kubelet stopped in between), or its monitor is gone (a
+   * reboot, a kill): nobody will report its exit, so it is removed and started again.
+   */
+  private async replace(key: string, uid: string, cur: ContainerStatus): Promise<void> {
+    const name = cur.labels[LABEL.container];
+    this.log(`replacing container ${name} of ${key} (${cur.state}${cur.message ? `: ${cur.message}` : ""})`);
+    await this.deps.runtime.remove(cur.id, { force: true });
+    this.indexRemove(uid, cur.id);
   }
 
   private async restartWithBackoff(
