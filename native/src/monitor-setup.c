@@ -246,6 +246,10 @@ int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char
     snprintf(err, errlen, "no_new_privs: %s", errname(errno));
     return -1;
   }
+  if (install_seccomp() < 0) {
+    snprintf(err, errlen, "seccomp filter: %s", errname(errno));
+    return -1;
+  }
   return 0;
 }
 

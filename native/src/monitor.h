@@ -46,6 +46,8 @@ int move_to_cgroups(const char *const *dirs, int n, int pid, char *err, size_t e
 // Bounding set, groups, uid/gid, Docker's default capabilities, no_new_privs.
 int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen);
 int mkdir_p(const char *path, mode_t mode);
+// Docker-like seccomp deny list (seccomp.c); needs no_new_privs first.
+int install_seccomp(void);
 void loopback_up(void);
 void fail(int fd, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 const char *errname(int e);

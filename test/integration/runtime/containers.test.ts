@@ -166,6 +166,15 @@ test("the container cannot see the host's sensitive /proc files and has few capa
   assert.match(logs, /stdout: ro/);
 });
 
+test("a seccomp filter refuses user namespaces and keyrings while ordinary work goes on", async () => {
+  const { logs } = await run(
+    "grep '^Seccomp:' /proc/self/status; unshare -U true 2>&1 || echo no-userns; (sleep 0 &); wait; echo forks",
+  );
+  assert.match(logs, /Seccomp:\s+2/);
+  assert.match(logs, /no-userns/);
+  assert.match(logs, /stdout: forks/);
+});
+
 test("device nodes made inside the container cannot be opened unless they are standard ones", async () => {
   // /dev/loop-control (10:237) opens for root on the host; the device cgroup must refuse it.
   const { logs } = await run(
