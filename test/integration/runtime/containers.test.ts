@@ -111,6 +111,35 @@ test("logs keep order and keep stdout and stderr apart", async () => {
   assert.is(tail.length, 2);
 });
 
+test("logs since a time leave out what came before", async () => {
+  const id = await env.rt.create({
+    layers: [env.layer],
+    command: ["sh", "-c", "echo early; sleep 0.4; echo late"],
+  });
+  await env.rt.start(id);
+  await new Promise((r) => setTimeout(r, 200));
+  const cut = new Date();
+  await env.rt.wait(id);
+  const texts: string[] = [];
+  for await (const e of env.rt.logs(id, { since: cut })) texts.push(e.text);
+  assert.equal(texts, ["late"]);
+});
+
+test("a container whose monitor was killed shows as unknown and can still be removed", async () => {
+  const id = await env.rt.create({ layers: [env.layer], command: ["sleep", "100"] });
+  await env.rt.start(id);
+  const status = JSON.parse(readFileSync(join(env.rt.containersDir, id, "status"), "utf8")) as {
+    monitorPid: number;
+  };
+  process.kill(status.monitorPid, "SIGKILL");
+  await new Promise((r) => setTimeout(r, 100));
+  const st = env.rt.status(id);
+  assert.is(st.state, "unknown");
+  assert.match(st.message ?? "", /monitor is gone/);
+  await env.rt.remove(id, { force: true });
+  assert.throws(() => env.rt.status(id), /no such container/);
+});
+
 test("following logs streams output until the container exits", async () => {
   const id = await env.rt.create({ layers: [env.layer], command: ["sh", "-c", "echo a; sleep 0.3; echo b"] });
   await env.rt.start(id);
