@@ -5,6 +5,7 @@ import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { LocalClient, startApiServer } from "../apiserver";
 import { startControllers } from "../controllers";
+import { startScheduler } from "../scheduler";
 import { createNodeRule } from "../apiserver/noderules";
 import { createLinkServer, type LinkServer } from "../link/server";
 import { setDataDir } from "../embed";
@@ -169,6 +170,15 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     stopControllers.signal,
     log,
   );
+  const scheduler = startScheduler(
+    new LocalClient(
+      api.registry,
+      { username: "system:kube-scheduler", groups: ["system:masters", "system:authenticated"] },
+      "default-scheduler",
+    ),
+    stopControllers.signal,
+    log,
+  ).catch((err) => log(`scheduler stopped: ${(err as Error).stack ?? err}`));
   // Written once the port is known (a test may ask for port 0).
   await writeKubeconfig(config.kubeconfigPath, {
     server: `https://${local}:${api.port}`,
@@ -180,6 +190,7 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     stop: async () => {
       stopControllers.abort();
       await controllers;
+      await scheduler;
       link?.close();
       await api.close();
       await store.close();
