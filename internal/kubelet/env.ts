@@ -55,7 +55,7 @@ export function podFieldValue(pod: Obj, path: string): string | undefined {
       .map((k) => `${k}=${JSON.stringify(o![k])}`)
       .join("\n");
   const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (keyed) return (m[keyed[1]] ?? {})[keyed[2]] ?? "";
+  if (keyed) return m[keyed[1]]?.[keyed[2]] ?? "";
   switch (path) {
     case "metadata.name":
       return m.name ?? "";

@@ -123,12 +123,7 @@ export class Kubelet {
     // one listener per running container's exit wait
     setMaxListeners(0, this.abort.signal);
     this.allocatable = machineCapacity(config.dataDir);
-    this.probes = new ProbeManager(
-      deps.runtime,
-      (key) => this.queue.add(key),
-      this.events,
-      (m) => deps.log(`kubelet: ${m}`),
-    );
+    this.probes = new ProbeManager(deps.runtime, (key) => this.queue.add(key), this.events);
   }
 
   private log(msg: string): void {
@@ -196,8 +191,8 @@ export class Kubelet {
 
   private indexAdd(uid: string | undefined, id: string): void {
     if (!uid || !this.index) return;
-    let set = this.index.get(uid);
-    if (!set) this.index.set(uid, (set = new Set()));
+    const set = this.index.get(uid) ?? new Set<string>();
+    this.index.set(uid, set);
     set.add(id);
   }
 
@@ -434,7 +429,10 @@ export class Kubelet {
       .wait(id, this.abort.signal)
       .then(
         () => this.queue.add(key),
-        () => {},
+        // The monitor died without recording the exit: the sync replaces the container.
+        () => {
+          if (!this.abort.signal.aborted) this.queue.add(key);
+        },
       )
       .finally(() => this.watched.delete(id));
   }

@@ -41,7 +41,6 @@ export class ProbeManager {
     private readonly runtime: Runtime,
     private readonly enqueue: (podKey: string) => void,
     private readonly events: EventRecorder,
-    private readonly log: (msg: string) => void,
   ) {}
 
   /** Makes sure workers run for the container's probes (no-op when they already do). */
