@@ -20,6 +20,7 @@ import {
   podDir,
   setupVolumes,
   teardownVolumes,
+  volumePaths,
   VolumeError,
   type VolumeSources,
 } from "../volumes";
@@ -202,6 +203,15 @@ export class Kubelet {
     if (set && set.size === 0) this.index?.delete(uid);
   }
 
+  private hasSandbox(uid: string): boolean {
+    try {
+      this.deps.runtime.getSandbox(uid);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Newest and previous runtime container for one pod container name. */
   private history(all: ContainerStatus[], name: string, init: boolean) {
     const mine = all
@@ -307,9 +317,13 @@ export class Kubelet {
         "FailedMount",
         `MountVolume.SetUp failed for volume "${err.volume}" : ${err.message}`,
       );
-      await this.writeStatus(pod, undefined);
       this.queue.addAfter(key, 5_000);
-      return;
+      if (!this.hasSandbox(uid)) {
+        await this.writeStatus(pod, undefined);
+        return;
+      }
+      // Already running: keep what was projected last and carry on.
+      volumes = volumePaths(pod, pd);
     }
     const sb = await this.ensureSandbox(pod, pd);
     const all = this.podContainers(uid);

@@ -58,7 +58,10 @@ export function nodeLabels(config: KubeletConfig): Record<string, string> {
     "kubernetes.io/arch": goArch(),
     "kubernetes.io/hostname": config.nodeName,
     "kubernetes.io/os": "linux",
-    ...(config.isControlPlane ? { "node-role.kubernetes.io/control-plane": "true" } : {}),
+    // k3s labels its server nodes with both roles
+    ...(config.isControlPlane
+      ? { "node-role.kubernetes.io/control-plane": "true", "node-role.kubernetes.io/master": "true" }
+      : {}),
     ...config.labels,
   };
 }

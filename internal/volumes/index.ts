@@ -263,6 +263,28 @@ export async function setupVolumes(
   return out;
 }
 
+const PLUGIN_DIRS: Record<string, string> = {
+  emptyDir: "empty-dir",
+  configMap: "configmap",
+  secret: "secret",
+  downwardAPI: "downward-api",
+  projected: "projected",
+};
+
+/**
+ * Where each volume of the pod lives on the host, without preparing anything: used
+ * when a running pod's source went away (a deleted ConfigMap) so that what was
+ * projected last stays in place, as in Kubernetes.
+ */
+export function volumePaths(pod: Record<string, any>, pd: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of pod.spec?.volumes ?? []) {
+    if (v.hostPath?.path) out.set(v.name, v.hostPath.path);
+    for (const [k, dir] of Object.entries(PLUGIN_DIRS)) if (v[k]) out.set(v.name, volumeDir(pd, dir, v.name));
+  }
+  return out;
+}
+
 /** Unmounts every tmpfs under the pod's directory and removes it. */
 export function teardownVolumes(pd: string): void {
   if (!existsSync(pd)) return;

@@ -203,6 +203,36 @@ test("a ConfigMap and a Secret arrive as env and as files", async () => {
   assert.is(await execIn(node, id, ["cat", "/scratch/inner/f"]), "x\n");
 });
 
+test("a ConfigMap update reaches the running container's files; its deletion leaves them in place", async () => {
+  await node.client.create(CONFIGMAPS, "default", { metadata: { name: "live-cfg" }, data: { v: "one" } });
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "live-cfg", {
+      volumes: [{ name: "c", configMap: { name: "live-cfg" } }],
+      containers: [
+        { name: "c", command: ["sleep", "3600"], volumeMounts: [{ name: "c", mountPath: "/cfg" }] },
+      ],
+    }),
+  );
+  const p = await until("Running", async () => {
+    const p = await getPod(node, "live-cfg");
+    return p?.status?.phase === "Running" ? p : undefined;
+  });
+  const id = p.status.containerStatuses[0].containerID;
+  assert.is(await execIn(node, id, ["cat", "/cfg/v"]), "one");
+  await node.client.patch(CONFIGMAPS, "default", "live-cfg", "merge", { data: { v: "two" } });
+  await until("updated file", async () => (await execIn(node, id, ["cat", "/cfg/v"])) === "two");
+  await node.client.delete(CONFIGMAPS, "default", "live-cfg");
+  await until("FailedMount", async () =>
+    (await eventsFor(node, "live-cfg")).some((e) => e.reason === "FailedMount" && /live-cfg/.test(e.message)),
+  );
+  const after = await getPod(node, "live-cfg");
+  assert.is(after?.status.phase, "Running");
+  assert.is(after?.status.containerStatuses[0].containerID, id);
+  assert.is(await execIn(node, id, ["cat", "/cfg/v"]), "two");
+});
+
 test("restartPolicy Never: exit 0 gives Succeeded, exit 3 gives Failed", async () => {
   await node.client.create(
     PODS,
