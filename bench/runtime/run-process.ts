@@ -7,7 +7,7 @@
 //
 // TSK_BINARY defaults to dist/tsk (npm run build).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBusyboxDockerArchive } from "../../test/support/images";

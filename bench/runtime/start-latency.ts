@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Runtime, native } from "../../internal/runtime";
+import { native, Runtime } from "../../internal/runtime";
 import { makeLayer, mountHugetlb, summary, unmountHugetlb } from "./common";
 
 const RUNS = Number(process.argv[2] ?? 50);

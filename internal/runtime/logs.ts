@@ -1,6 +1,7 @@
 // Reading CRI-format container logs: "<RFC3339Nano> stdout|stderr F|P <text>" per line.
-import { open, stat } from "node:fs/promises";
+
 import { watch } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import type { LogEntry, LogOptions } from "./types";
 
 export function parseLogLine(line: string): LogEntry | undefined {

@@ -6,12 +6,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
-  constants as fsc,
   existsSync,
+  constants as fsc,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -26,7 +26,6 @@ import { helperPath } from "../embed";
 import { type CgroupManager, type CgroupStats, cgroupManager } from "./cgroups";
 import { readLog } from "./logs";
 import { native } from "./native";
-import { resolveUser } from "./user";
 import type {
   ContainerSpec,
   ContainerStatus,
@@ -36,6 +35,7 @@ import type {
   Sandbox,
   SandboxSpec,
 } from "./types";
+import { resolveUser } from "./user";
 
 const DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { ContainerSpec } from "../../../internal/runtime";
-import { type Env, collectLogs, makeEnv, mountsContaining, rejects } from "./support";
+import { collectLogs, type Env, makeEnv, mountsContaining, rejects } from "./support";
 
 let env: Env;
 test.before(() => {

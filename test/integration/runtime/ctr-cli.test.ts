@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openImageStore } from "../../../internal/images";
 import { Runtime } from "../../../internal/runtime";
-import { WHITEOUT_LAYERS, buildBusyboxDockerArchive, buildBusyboxOciArchive } from "../../support/images";
+import { buildBusyboxDockerArchive, buildBusyboxOciArchive, WHITEOUT_LAYERS } from "../../support/images";
 
 const root = join(__dirname, "..", "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "tsk-ctr-cli-"));

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Env, collectLogs, makeEnv } from "./support";
+import { collectLogs, type Env, makeEnv } from "./support";
 
 let env: Env;
 test.before(() => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Runtime } from "../../../internal/runtime";
-import { type Env, collectLogs, makeEnv } from "./support";
+import { collectLogs, type Env, makeEnv } from "./support";
 
 let env: Env;
 test.before(() => {

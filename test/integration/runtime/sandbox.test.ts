@@ -2,7 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { type Env, collectLogs, makeEnv, mountsContaining, rejects } from "./support";
+import { collectLogs, type Env, makeEnv, mountsContaining, rejects } from "./support";
 
 let env: Env;
 test.before(() => {
