@@ -3,6 +3,7 @@
 import type { Client } from "../client";
 import { GarbageCollector } from "./gc";
 import { NamespaceController } from "./namespace";
+import { ServiceAccountController } from "./serviceaccount";
 
 export function startControllers(
   client: Client,
@@ -12,6 +13,10 @@ export function startControllers(
   const controllers = [
     { name: "namespace", c: new NamespaceController(client, (m) => log(`namespace-controller: ${m}`)) },
     { name: "garbage-collector", c: new GarbageCollector(client, (m) => log(`garbage-collector: ${m}`)) },
+    {
+      name: "serviceaccount",
+      c: new ServiceAccountController(client, (m) => log(`serviceaccount-controller: ${m}`)),
+    },
   ];
   return Promise.all(
     controllers.map(({ name, c }) =>

@@ -97,4 +97,16 @@ test("orphan deletion leaves dependents without the owner reference", async () =
   assert.is(dep.json.metadata.ownerReferences, undefined);
 });
 
+test("every namespace gets a default ServiceAccount, recreated when deleted", async () => {
+  await s.api("POST", "/api/v1/namespaces", { metadata: { name: "sa-ns" } });
+  await until(
+    async () => (await s.api("GET", "/api/v1/namespaces/sa-ns/serviceaccounts/default")).status === 200,
+  );
+  await s.api("DELETE", "/api/v1/namespaces/sa-ns/serviceaccounts/default");
+  await until(
+    async () => (await s.api("GET", "/api/v1/namespaces/sa-ns/serviceaccounts/default")).status === 200,
+  );
+  assert.is((await s.api("GET", "/api/v1/namespaces/kube-system/serviceaccounts/default")).status, 200);
+});
+
 test.run();
