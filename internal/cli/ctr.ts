@@ -275,6 +275,7 @@ async function runContainer(rt: Runtime, dataDir: string, v: FlagValues, args: s
   if (interactive) {
     if (stdinTty) process.stdin.setRawMode(true);
     process.stdin.on("data", (d: Buffer) => attached.write(d));
+    if (!stdinTty) process.stdin.on("end", () => attached.closeStdin());
   }
   const forward = (sig: NodeJS.Signals) => () => {
     const pid = rt.status(id).pid;

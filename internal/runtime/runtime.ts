@@ -98,6 +98,8 @@ export interface Attachment {
   output: AsyncGenerator<LogEntry>;
   /** writes to the container's stdin (containers created with stdin: true) */
   write(data: string | Buffer): void;
+  /** ends the container's stdin (EOF), after what was written so far */
+  closeStdin(): void;
   resize(rows: number, cols: number): void;
 }
 
@@ -536,7 +538,17 @@ export class Runtime {
     const send = (file: string, data: string | Buffer) => {
       const fd = openSync(join(dir, file), fsc.O_WRONLY | fsc.O_NONBLOCK);
       try {
-        writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+        let buf = typeof data === "string" ? Buffer.from(data) : data;
+        // The fifo holds 64 KiB; wait for the monitor to drain it rather than drop input.
+        for (let tries = 0; buf.length > 0; ) {
+          try {
+            buf = buf.subarray(writeSync(fd, buf));
+            tries = 0;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EAGAIN" || ++tries > 5000) throw err;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+          }
+        }
       } finally {
         closeSync(fd);
       }
@@ -552,6 +564,7 @@ export class Runtime {
         if (!rec.stdin) throw new RuntimeError("Conflict", `container ${rec.name} was created without stdin`);
         send("stdin", data);
       },
+      closeStdin: () => send("ctl", "close-stdin\n"),
       resize: (rows, cols) => send("ctl", `resize ${rows} ${cols}\n`),
     };
   }

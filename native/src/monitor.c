@@ -387,6 +387,11 @@ static int run_main(const char *d) {
             ws.ws_col = sp ? atoi(sp + 1) : 80;
             ioctl(master, TIOCSWINSZ, &ws);
           } else if (!strcmp(line, "close-stdin") && in[1] >= 0) {
+            // What the writer put in the stdin fifo before asking to close goes first.
+            char chunk[4096];
+            ssize_t m;
+            while (stdinfd >= 0 && (m = read(stdinfd, chunk, sizeof chunk)) > 0)
+              if (write(in[1], chunk, m) < 0) break;
             close(in[1]);
             in[1] = stdin_target = -1;
           }

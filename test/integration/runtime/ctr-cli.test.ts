@@ -17,6 +17,10 @@ const nodeName = `t-cli-${process.pid}`;
 const rt = new Runtime({ dataDir, nodeName });
 
 function tsk(...args: string[]): { code: number; out: string; err: string } {
+  return tskInput(undefined, ...args);
+}
+
+function tskInput(input: string | undefined, ...args: string[]): { code: number; out: string; err: string } {
   const [sub, ...rest] = args;
   const r = spawnSync(
     process.execPath,
@@ -32,7 +36,7 @@ function tsk(...args: string[]): { code: number; out: string; err: string } {
       nodeName,
       ...rest,
     ],
-    { encoding: "utf8", timeout: 60_000 },
+    { encoding: "utf8", timeout: 60_000, input },
   );
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
@@ -64,6 +68,13 @@ test("run prints the container's output, returns its exit code and --rm leaves n
   assert.is(r.out, "to-out\n");
   assert.is(r.err, "to-err\n");
   assert.equal(rt.list(), []);
+});
+
+test("run -i feeds our stdin to the container and ends it at EOF", () => {
+  const lines = Array.from({ length: 5000 }, (_, i) => `line ${i}`).join("\n");
+  const r = tskInput(`${lines}\n`, "run", "-i", "--rm", "busybox", "sh", "-c", "wc -l; echo done");
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, "5000\ndone\n");
 });
 
 test("files deleted in an upper image layer are absent and opaque directories hide the lower ones", () => {
