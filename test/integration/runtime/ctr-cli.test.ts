@@ -50,6 +50,7 @@ function cleanup() {
     }
   }
   rt.cgroups.remove(`tsk/${nodeName}`);
+  rmSync(rt.runDir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
 }
 process.on("exit", cleanup);
