@@ -74,8 +74,9 @@ function runtimeName(uid: string, name: string, attempt: number): string {
   return `${uid}_${name}_${attempt}`;
 }
 
+/** spec.hostname, else the pod's name cut to a valid hostname (63 characters), as the kubelet does. */
 function sandboxHostname(pod: Obj): string {
-  let h = String(pod.metadata?.name ?? "pod")
+  let h = String(pod.spec?.hostname || pod.metadata?.name || "pod")
     .toLowerCase()
     .replace(/[^a-z0-9.-]/g, "-")
     .slice(0, 63);
@@ -498,11 +499,12 @@ export class Kubelet {
       hosts = await readOr("/etc/hosts", "127.0.0.1\tlocalhost\n");
     } else {
       const name = sandboxHostname(pod);
-      const fqdn = spec.subdomain ? `${spec.hostname ?? name}.${spec.subdomain}.${ns}.svc.${domain}\t` : "";
+      const fqdn = spec.subdomain ? `${name}.${spec.subdomain}.${ns}.svc.${domain}\t` : "";
       hosts =
         "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
         "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n" +
-        `127.0.1.1\t${fqdn}${spec.hostname ?? name}\n`;
+        // The pod's own address once the pod network gives it one; loopback until then.
+        `${this.podIP(pod) || "127.0.1.1"}\t${fqdn}${name}\n`;
     }
     for (const ha of spec.hostAliases ?? []) hosts += `${ha.ip}\t${(ha.hostnames ?? []).join("\t")}\n`;
     await fsp.writeFile(join(etc, "hosts"), hosts);
