@@ -346,14 +346,25 @@ static int run_main(const char *d) {
   se.fd = c.tty ? -1 : errp[0];
   se.name = "stderr";
   int stdin_target = c.tty ? master : in[1];
+  // Input waiting for a container that is not reading: held here (and the fifo is
+  // not read meanwhile) so the monitor never blocks on it and logs keep flowing.
+  static char pend[4096];
+  size_t plen = 0, poff = 0;
+  int closing_stdin = 0;
+  if (stdin_target >= 0) fcntl(stdin_target, F_SETFL, fcntl(stdin_target, F_GETFL) | O_NONBLOCK);
   int started = 0, exited = 0, status = 0;
   char exec_error[1100] = "";
   for (;;) {
-    struct pollfd fds[6] = {{sfd, POLLIN, 0}, {ctlfd, POLLIN, 0},  {so.fd, POLLIN, 0},
-                            {se.fd, POLLIN, 0}, {started ? stdinfd : -1, POLLIN, 0}, {started == 1 ? errpipe[0] : -1, POLLIN, 0}};
+    struct pollfd fds[7] = {{sfd, POLLIN, 0},
+                            {ctlfd, POLLIN, 0},
+                            {so.fd, POLLIN, 0},
+                            {se.fd, POLLIN, 0},
+                            {started && plen == 0 ? stdinfd : -1, POLLIN, 0},
+                            {started == 1 ? errpipe[0] : -1, POLLIN, 0},
+                            {plen > 0 ? stdin_target : -1, POLLOUT, 0}};
     if (exited && so.fd < 0 && se.fd < 0) break;
     int timeout = exited ? 200 : -1;  // after the init exits, drain what its children left briefly
-    int r = poll(fds, 6, timeout);
+    int r = poll(fds, 7, timeout);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0 && exited) break;
     if (fds[0].revents & POLLIN) {
@@ -387,13 +398,7 @@ static int run_main(const char *d) {
             ws.ws_col = sp ? atoi(sp + 1) : 80;
             ioctl(master, TIOCSWINSZ, &ws);
           } else if (!strcmp(line, "close-stdin") && in[1] >= 0) {
-            // What the writer put in the stdin fifo before asking to close goes first.
-            char chunk[4096];
-            ssize_t m;
-            while (stdinfd >= 0 && (m = read(stdinfd, chunk, sizeof chunk)) > 0)
-              if (write(in[1], chunk, m) < 0) break;
-            close(in[1]);
-            in[1] = stdin_target = -1;
+            closing_stdin = 1;  // closed below once the fifo and pend are drained
           }
         }
       }
@@ -401,9 +406,30 @@ static int run_main(const char *d) {
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) stream_read(&so);
     if (fds[3].revents & (POLLIN | POLLHUP | POLLERR)) stream_read(&se);
     if (fds[4].revents & POLLIN) {
-      char chunk[4096];
-      ssize_t m = read(stdinfd, chunk, sizeof chunk);
-      if (m > 0 && stdin_target >= 0 && write(stdin_target, chunk, m) < 0) {
+      ssize_t m = read(stdinfd, pend, sizeof pend);
+      if (m > 0 && stdin_target >= 0) {
+        plen = m;
+        poff = 0;
+      }
+    }
+    if (plen > 0 && stdin_target >= 0 && (fds[4].revents & POLLIN || fds[6].revents & (POLLOUT | POLLERR))) {
+      ssize_t w = write(stdin_target, pend + poff, plen - poff);
+      if (w > 0) poff += w;
+      if (poff >= plen || (w < 0 && errno != EAGAIN)) plen = poff = 0;  // done, or the reader is gone
+    }
+    if (closing_stdin && plen == 0) {
+      // What the writer put in the fifo before asking to close still goes first.
+      ssize_t m = read(stdinfd, pend, sizeof pend);
+      if (m > 0) {
+        plen = m;
+        poff = 0;
+        ssize_t w = write(stdin_target, pend, plen);
+        if (w > 0) poff = w;
+        if (poff >= plen || (w < 0 && errno != EAGAIN)) plen = poff = 0;
+      } else {
+        close(in[1]);
+        in[1] = stdin_target = -1;
+        closing_stdin = 0;
       }
     }
     if (fds[5].revents & (POLLIN | POLLHUP)) {

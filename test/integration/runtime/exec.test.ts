@@ -109,6 +109,27 @@ test("a TTY container gets a terminal of its own /dev/pts, resizable through att
   assert.is((await env.rt.wait(c)).exitCode, 0);
 });
 
+test("a container that never reads its stdin does not stop its output", async () => {
+  const c = await env.rt.create({
+    layers: [env.layer],
+    command: ["sh", "-c", "sleep 0.2; echo tick1; sleep 1; echo tick2"],
+    stdin: true,
+  });
+  await env.rt.start(c);
+  // More than the stdin pipe holds, less than pipe + fifo: the writer never waits,
+  // but a monitor that blocked on the pipe would stop relaying output.
+  env.rt.attach(c).write(Buffer.alloc(100_000, "x"));
+  let seenWhileRunning = false;
+  for (let i = 0; i < 40 && !seenWhileRunning; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    const texts: string[] = [];
+    for await (const e of env.rt.logs(c)) texts.push(e.text);
+    seenWhileRunning = texts.includes("tick1") && env.rt.status(c).state === "running";
+  }
+  assert.ok(seenWhileRunning, "tick1 should reach the log while the container runs");
+  assert.is((await env.rt.wait(c)).exitCode, 0);
+});
+
 test("attach streams output and feeds stdin", async () => {
   const c = await env.rt.create({
     layers: [env.layer],
