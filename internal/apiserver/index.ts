@@ -168,6 +168,9 @@ export async function startApiServer(config: ApiServerConfig, deps: ApiServerDep
   server.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
+    // Watch events are small writes: without this, Nagle holds each one until the
+    // client's delayed ACK (tens of ms) of the previous one.
+    s.setNoDelay(true);
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
