@@ -46,19 +46,33 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-export async function makeNode(tag: string): Promise<TestNode> {
+/**
+ * A node with its own temp dir. Without `opts.client`, an in-process registry on LevelDB
+ * serves it (node.client is then an admin client); with it (e.g. a LinkClient joined to a
+ * real server), the kubelet uses that client and the caller creates objects its own way.
+ */
+export async function makeNode(
+  tag: string,
+  opts: { client?: (nodeName: string, dir: string) => Promise<Client> } = {},
+): Promise<TestNode> {
   if (process.getuid?.() !== 0) throw new Error("kubelet tests need root (containers, mounts, cgroups)");
   const dir = mkdtempSync(join(tmpdir(), `tsk-kubelet-${tag}-`));
   const dataDir = join(dir, "data");
   const nodeName = `kl-${tag}-${process.pid}`;
-  const store: Store = await openStore({ backend: "leveldb", path: join(dir, "db") });
-  const registry = new Registry(store, new KubernetesAdmission());
-  await bootstrap(registry);
-  const client = new LocalClient(
-    registry,
-    { username: "system:admin", groups: ["system:masters", "system:authenticated"] },
-    "kubelet-test",
-  );
+  let store: Store | undefined;
+  let client: Client;
+  if (opts.client) {
+    client = await opts.client(nodeName, dir);
+  } else {
+    store = await openStore({ backend: "leveldb", path: join(dir, "db") });
+    const registry = new Registry(store, new KubernetesAdmission());
+    await bootstrap(registry);
+    client = new LocalClient(
+      registry,
+      { username: "system:admin", groups: ["system:masters", "system:authenticated"] },
+      "kubelet-test",
+    );
+  }
   const archive = join(dir, "busybox.tar");
   await buildBusyboxDockerArchive(archive, { name: "busybox:latest" });
   const images = await openImageStore({ dataDir });
@@ -129,7 +143,7 @@ export async function makeNode(tag: string): Promise<TestNode> {
       if (process.env.TSK_TEST_LOGS) process.stderr.write(`${logs.join("\n")}\n`);
       // Let the kubelet remove what it can; then force the rest.
       cleanupSync();
-      await store.close().catch(() => {});
+      await store?.close().catch(() => {});
     },
   };
   return node;
