@@ -1,6 +1,6 @@
 // Discovery documents (/api, /apis, per group-version, aggregated v2), all derived
 // from the resource table and built once.
-import { RESOURCES, apiGroups, type ResourceInfo, type Subresource } from "../api/resources";
+import { apiGroups, RESOURCES, type ResourceInfo, type Subresource } from "../api/resources";
 
 interface SubresourceShape {
   group: string;

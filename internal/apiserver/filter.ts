@@ -1,7 +1,6 @@
 // Label and field selectors of list and watch requests, compiled once per request.
 import type { ResourceInfo } from "../api/resources";
-import { fieldsOf, matchFields, parseFieldSelector } from "../api/selectors";
-import { matchLabels, parseLabelSelector } from "../api/selectors";
+import { fieldsOf, matchFields, matchLabels, parseFieldSelector, parseLabelSelector } from "../api/selectors";
 import type { KObject } from "./objects";
 
 export interface ListFilter {

@@ -2,17 +2,17 @@
 // registry, encode (JSON, Table, PartialObjectMetadata), stream watches.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { groupVersion, type ResourceInfo } from "../api/resources";
-import type { RequestContext, UserInfo, FieldValidation } from "./context";
-import { Discovery, mediaParams, wantsAggregated } from "./discovery";
-import { ApiError, errors, toApiError } from "./errors";
+import { decodeBody, readBody } from "./body";
+import type { FieldValidation, RequestContext, UserInfo } from "./context";
+import { conversionFor, convertingRegistry } from "./conversion";
+import { type Discovery, mediaParams, wantsAggregated } from "./discovery";
+import { type ApiError, errors, toApiError } from "./errors";
 import type { KObject } from "./objects";
+import { applyPatch, PATCH_TYPES } from "./patching";
 import type { DeleteOptions, Registry } from "./registry";
 import { type ResourceRequest, route } from "./routes";
-import { type TableOptions, toTable, wantsTable, wantsPartialMetadata, toPartialMetadata } from "./tables";
-import { readBody, decodeBody } from "./body";
-import { conversionFor, convertingRegistry } from "./conversion";
-import { applyPatch, PATCH_TYPES } from "./patching";
-import { scaleOf, applyScale } from "./scale";
+import { applyScale, scaleOf } from "./scale";
+import { type TableOptions, toPartialMetadata, toTable, wantsPartialMetadata, wantsTable } from "./tables";
 
 export interface Authorizer {
   authorize(user: UserInfo, attrs: RequestAttributes): { allowed: boolean; reason?: string };
@@ -375,7 +375,7 @@ async function handleSubresource(
     throw errors.methodNotAllowed();
   }
   if (sub === "scale") {
-    if (method === "GET") return sendJson(res, 200, scaleOf(info, await reg.get(info, r.namespace, r.name)));
+    if (method === "GET") return sendJson(res, 200, scaleOf(await reg.get(info, r.namespace, r.name)));
     if (method === "PUT" || method === "PATCH") {
       const body = await readBody(req);
       const type = (req.headers["content-type"] ?? "application/json").split(";")[0].trim();

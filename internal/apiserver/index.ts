@@ -3,27 +3,27 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { hostname } from "node:os";
+import type { Duplex } from "node:stream";
 import { RESOURCES } from "../api/resources";
 import type { Store } from "../store/types";
 import { GIT_VERSION, KUBE_VERSION } from "../version";
 import { KubernetesAdmission } from "./admission";
 import { DefaultAuthorizer, type NodeRule } from "./authz";
+import { ObjectCache } from "./cache";
 import { systemContext, type UserInfo } from "./context";
 import { Discovery, type VirtualResource } from "./discovery";
 import { ApiError } from "./errors";
 import { createHandler, type HandlerDeps, type OpenApiSource } from "./handler";
-import { ObjectCache } from "./cache";
 import { Registry } from "./registry";
 import { REVIEW_RESOURCES, registerProtobufBodies, reviewHandlers } from "./reviews";
 import { KUBERNETES_SERVICE_IP, ServiceAllocator } from "./services";
 
-export { Registry } from "./registry";
-export { LocalClient } from "./local";
 export type { RequestContext, UserInfo } from "./context";
 export { systemContext } from "./context";
 export { ApiError, errors } from "./errors";
+export { LocalClient } from "./local";
+export { Registry } from "./registry";
 
 export interface ApiServerConfig {
   bindAddress: string;

@@ -1,6 +1,7 @@
 // The in-process transport of internal/client: the server's own controllers call the
 // registry directly (no HTTP hop) but still through admission, as their own user.
 import type { ResourceInfo } from "../api/resources";
+import { patchMetaFor } from "../api/schema";
 import type {
   Client,
   ClientError,
@@ -13,7 +14,6 @@ import type {
 import type { RequestContext, UserInfo } from "./context";
 import { ApiError, toApiError } from "./errors";
 import { patchDocument } from "./patching";
-import { patchMetaFor } from "../api/schema";
 import type { Registry } from "./registry";
 
 const PATCH_CONTENT: Record<PatchType, string> = {

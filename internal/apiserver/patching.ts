@@ -11,8 +11,8 @@ import {
 } from "../api/patch";
 import { groupVersion, type ResourceInfo } from "../api/resources";
 import { patchMetaFor } from "../api/schema";
-import type { RequestContext } from "./context";
 import { ignoredPathsFor } from "./admission";
+import type { RequestContext } from "./context";
 import { ApiError, errors } from "./errors";
 import type { KObject } from "./objects";
 import type { Registry } from "./registry";

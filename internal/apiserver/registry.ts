@@ -4,23 +4,29 @@
 // come through here, so a controller's write is checked exactly like kubectl's.
 import type { ResourceInfo } from "../api/resources";
 import { groupVersion, RESOURCES } from "../api/resources";
-import type { Store, KeyValue, WatchEvent as StoreWatchEvent } from "../store/types";
+import type {
+  KeyValue,
+  Store,
+  ListResult as StoreListResult,
+  WatchEvent as StoreWatchEvent,
+  Watcher,
+} from "../store/types";
 import { StoreError } from "../store/types";
-import type { RequestContext, FieldValidation } from "./context";
-import { errors, toApiError, ApiError, type StatusCause } from "./errors";
+import type { FieldValidation, RequestContext } from "./context";
+import { ApiError, errors, type StatusCause, toApiError } from "./errors";
+import { compileFilter, type ListFilter } from "./filter";
 import {
-  type KObject,
   collectionPrefix,
   decodeObject,
   encodeObject,
   jsonEqual,
+  type KObject,
   newUid,
   nowTimestamp,
   objectKey,
   randomSuffix,
   tracksGeneration,
 } from "./objects";
-import { type ListFilter, compileFilter } from "./filter";
 
 export interface Admission {
   /** Fills in the defaults Kubernetes sets. Mutates obj. */
@@ -146,7 +152,7 @@ export class Registry {
     let remaining: number | undefined;
     for (;;) {
       const want = limit ? limit - items.length : 0;
-      let page;
+      let page: StoreListResult;
       try {
         page = await (this.cache ?? this.store).list(prefix, { limit: want, after, revision });
       } catch (err) {
@@ -625,7 +631,7 @@ export class Registry {
     }
     const match = compileFilter(info, opts);
     const matches = (o: KObject) => !match || match(o);
-    let watcher;
+    let watcher: Watcher;
     try {
       watcher = this.store.watch(prefix, from, (events: StoreWatchEvent[]) => {
         for (const ev of events) {

@@ -5,10 +5,10 @@ import { labelSelectorObjectString } from "../api/selectors";
 import type { RequestContext } from "./context";
 import { errors } from "./errors";
 import type { KObject } from "./objects";
-import type { Registry } from "./registry";
 import { patchDocument } from "./patching";
+import type { Registry } from "./registry";
 
-export function scaleOf(info: ResourceInfo, obj: KObject): KObject {
+export function scaleOf(obj: KObject): KObject {
   const m = obj.metadata!;
   return {
     kind: "Scale",
@@ -41,7 +41,7 @@ export async function applyScale(
 ): Promise<KObject> {
   let precondition: string | undefined;
   const out = await reg.guaranteedUpdate(ctx, info, namespace, name, (parent) => {
-    const current = scaleOf(info, parent);
+    const current = scaleOf(parent);
     let wanted: KObject;
     if (method === "PUT") {
       try {
@@ -67,7 +67,7 @@ export async function applyScale(
     parent.spec = { ...parent.spec, replicas };
     return parent;
   });
-  return scaleOf(info, out);
+  return scaleOf(out);
 }
 
 function selectorString(sel: unknown): string {

@@ -103,7 +103,8 @@ export function usage(command: string, summary: string, specs: FlagSpec[]): stri
   const lines = [`Usage: ${command}`, "", summary, "", "Flags:"];
   for (const s of specs) {
     const names = `${s.short ? `-${s.short}, ` : "    "}--${s.name}${s.type === "bool" ? "" : ` ${s.type.toUpperCase()}`}`;
-    const def = s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : "";
+    const def =
+      s.default !== undefined && s.default !== false ? ` (default ${JSON.stringify(s.default)})` : "";
     lines.push(`  ${names.padEnd(32)} ${s.help}${def} [$${envName(s.name)}]`);
   }
   return lines.join("\n");

@@ -1,6 +1,6 @@
 // Subcommand table. Each command module exports `run(argv): Promise<number>` and is
 // loaded only when used, so `tsk ctr ps` does not pay for the API server's start-up.
-import { TSK_VERSION, GIT_VERSION } from "../version";
+import { GIT_VERSION, TSK_VERSION } from "../version";
 import { UsageError } from "./flags";
 
 type Runner = (argv: string[]) => Promise<number>;

@@ -86,7 +86,7 @@ export function runWorkers(
   workers: number,
   sync: (key: string) => Promise<void>,
   log: (msg: string) => void,
-): Promise<void[]> {
+): Promise<unknown> {
   const loop = async () => {
     for (;;) {
       const key = await queue.get();

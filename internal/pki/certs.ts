@@ -6,10 +6,10 @@
 // @peculiar/x509 builds the certificates (no hand-written DER); Node's crypto
 // checks them back (issuer, key match, expiry).
 import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { createPrivateKey, X509Certificate as NodeX509, randomBytes, webcrypto } from "node:crypto";
 import { isIP } from "node:net";
 import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
 import { readIfExists, writeFileAtomic } from "./files";
 
 // Node's webcrypto is the standard Web Crypto API, passed to the library explicitly

@@ -15,7 +15,7 @@
 //   client-side to server-side apply.
 
 import { badRequest, PatchError } from "./errors";
-import { FieldSet, type FieldPath, pathString } from "./fieldset";
+import { type FieldPath, FieldSet, pathString } from "./fieldset";
 import { clone, deepEqual, goJson, isObject, type JsonObject } from "./json";
 import type { PatchMeta } from "./meta";
 import { Typed } from "./typed";

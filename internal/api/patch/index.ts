@@ -2,9 +2,6 @@
 // server-side apply and managedFields. Pure functions; errors are PatchError with a code.
 // Imports no other part.
 
-export { applyJsonPatch, MAX_JSON_PATCH_OPERATIONS } from "./jsonpatch";
-export { applyMergePatch } from "./mergepatch";
-export { applyStrategicMergePatch } from "./strategic";
 export {
   buildLastApplied,
   conflictError,
@@ -22,6 +19,8 @@ export {
 } from "./apply";
 export { PatchError, type PatchErrorCause, type PatchErrorCode } from "./errors";
 export { FieldSet, pathString } from "./fieldset";
+export { applyJsonPatch, MAX_JSON_PATCH_OPERATIONS } from "./jsonpatch";
+export { applyMergePatch } from "./mergepatch";
 export {
   type FieldMeta,
   listKindOf,
@@ -30,3 +29,4 @@ export {
   parsePatchStrategy,
   patchMetaFromTable,
 } from "./meta";
+export { applyStrategicMergePatch } from "./strategic";

@@ -4,8 +4,8 @@
 // missing key with value null passes. fast-json-patch validates strictly by the RFC and
 // words its errors differently, so these few rules are written out here instead.
 
-import { PatchError, badRequest } from "./errors";
-import { clone, deepEqual, has, isObject, jsonTypeName, setKey, type JsonObject } from "./json";
+import { badRequest, PatchError } from "./errors";
+import { clone, deepEqual, has, isObject, type JsonObject, jsonTypeName, setKey } from "./json";
 
 /** The API server refuses JSON patches with more operations than this (413). */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;

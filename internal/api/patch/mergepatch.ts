@@ -2,7 +2,7 @@
 // null deletes, anything else (lists included) replaces.
 
 import { badRequest } from "./errors";
-import { clone, isObject, setKey, type JsonObject } from "./json";
+import { clone, isObject, type JsonObject, setKey } from "./json";
 
 function merge(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return clone(patch);

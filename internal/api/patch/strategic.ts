@@ -15,8 +15,8 @@
 // theirs, and the two are interleaved by their positions in the original list.
 
 import { badRequest, invalid, type PatchError } from "./errors";
-import { clone, deepEqual, goValue, has, isObject, jsonTypeName, setKey, type JsonObject } from "./json";
-import { parsePatchStrategy, type PatchMeta } from "./meta";
+import { clone, deepEqual, goValue, has, isObject, type JsonObject, jsonTypeName, setKey } from "./json";
+import { type PatchMeta, parsePatchStrategy } from "./meta";
 
 const DIRECTIVE = "$patch";
 const RETAIN_KEYS = "$retainKeys";

@@ -2,7 +2,7 @@
 // deleted; an owner deleted in the foreground waits for its dependents; an owner
 // deleted with propagation Orphan lets its dependents go free.
 import { findKind, RESOURCES, type ResourceInfo } from "../../api/resources";
-import { type Client, Informer, isReason, type KObject, keyOf, WorkQueue, runWorkers } from "../../client";
+import { type Client, Informer, isReason, type KObject, keyOf, runWorkers, WorkQueue } from "../../client";
 
 interface Ref {
   info: ResourceInfo;

@@ -2,7 +2,7 @@
 // finalizer in spec.finalizers) has its content deleted; once nothing is left, the
 // finalizer is removed and the namespace goes.
 import { RESOURCES } from "../../api/resources";
-import { type Client, Informer, isReason, WorkQueue, runWorkers } from "../../client";
+import { type Client, Informer, isReason, runWorkers, WorkQueue } from "../../client";
 
 const NAMESPACES = RESOURCES.find((r) => r.plural === "namespaces")!;
 const CONTENT = RESOURCES.filter((r) => r.namespaced && r.verbs.includes("delete"));

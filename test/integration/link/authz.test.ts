@@ -1,7 +1,8 @@
 // Node authorization through the link and over HTTPS with a node's credential,
 // against a real server: a node reads only what its own pods use.
-import { join } from "node:path";
+
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { findResource } from "../../../internal/api/resources";

@@ -2,8 +2,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  nodeMayDo,
   type NodeRequestAttributes,
+  nodeMayDo,
   PodIndex,
   podReferences,
   selectorEquals,

@@ -1,4 +1,4 @@
-import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
+import { promises as fs, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";

@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
+import { promises as fs, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";

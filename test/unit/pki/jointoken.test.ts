@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
+import { promises as fs, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, promises as fs, rmSync, statSync } from "node:fs";
+import { promises as fs, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
