@@ -10,7 +10,7 @@ import { registerNode, renewLease, reportNodeStatus } from "./node";
 
 export type { KubeletConfig, KubeletDeps, NodeTaint } from "./config";
 export { Kubelet, LABEL } from "./kubelet";
-export { nodeLabels, nodeStatus, registerNode, renewLease, reportNodeStatus } from "./node";
+export { nodeImages, nodeLabels, nodeStatus, registerNode, renewLease, reportNodeStatus } from "./node";
 
 export interface RunningKubelet {
   /** Resolves once the Node is registered, the pod cache has synced and orphans are removed. */
@@ -34,7 +34,7 @@ export async function startKubelet(
   let node = await registerNode(client, config).catch((err) => {
     throw new Error(`registering node ${config.nodeName}: ${(err as Error).message}`, { cause: err });
   });
-  node = await reportNodeStatus(client, config);
+  node = await reportNodeStatus(client, config, deps.images);
   let nodeUid: string | undefined = node.metadata?.uid;
   const beat = async (what: string, f: () => Promise<unknown>) => {
     try {
@@ -51,7 +51,7 @@ export async function startKubelet(
   const statusTimer = setInterval(
     () =>
       void beat("reporting node status", async () => {
-        node = await reportNodeStatus(client, config);
+        node = await reportNodeStatus(client, config, deps.images);
         nodeUid = node.metadata?.uid;
       }),
     config.statusIntervalMs ?? 10_000,

@@ -6,6 +6,7 @@ import { availableParallelism, freemem, hostname, networkInterfaces, release, to
 import { RESOURCES } from "../api/resources";
 import { type Client, isReason, type KObject } from "../client";
 import { GIT_VERSION, TSK_VERSION } from "../version";
+import type { ImageStore } from "../images";
 import type { KubeletConfig } from "./config";
 
 export const NODES = RESOURCES.find((r) => r.group === "" && r.plural === "nodes")!;
@@ -170,8 +171,27 @@ export async function registerNode(client: Client, config: KubeletConfig): Promi
   }
 }
 
+/**
+ * status.images as the kubelet reports them (the scheduler's ImageLocality reads them):
+ * the 50 largest, each with its repo digest and tags.
+ */
+export async function nodeImages(images: ImageStore): Promise<KObject[]> {
+  const list = await images.list();
+  return list
+    .sort((a, b) => b.size - a.size)
+    .slice(0, 50)
+    .map((i) => {
+      const repos = [...new Set(i.names.map((n) => n.replace(/[:@][^/]*$/, "")))];
+      return { names: [...repos.map((r) => `${r}@${i.manifestDigest}`), ...i.names], sizeBytes: i.size };
+    });
+}
+
 /** Writes the Node's status (registering the Node again if it was deleted). */
-export async function reportNodeStatus(client: Client, config: KubeletConfig): Promise<KObject> {
+export async function reportNodeStatus(
+  client: Client,
+  config: KubeletConfig,
+  images?: ImageStore,
+): Promise<KObject> {
   let cur: KObject;
   try {
     cur = await client.get(NODES, undefined, config.nodeName);
@@ -179,14 +199,9 @@ export async function reportNodeStatus(client: Client, config: KubeletConfig): P
     if (!isReason(err, "NotFound")) throw err;
     cur = await registerNode(client, config);
   }
-  return client.patch(
-    NODES,
-    undefined,
-    config.nodeName,
-    "merge",
-    { status: nodeStatus(config, cur, true) },
-    "status",
-  );
+  const status = nodeStatus(config, cur, true);
+  if (images) status.images = await nodeImages(images).catch(() => cur.status?.images ?? []);
+  return client.patch(NODES, undefined, config.nodeName, "merge", { status }, "status");
 }
 
 /** Renews (creating on first use) the node's Lease. */

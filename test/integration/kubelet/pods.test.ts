@@ -42,6 +42,10 @@ test("the node registers with capacity, labels, conditions and a lease", async (
   for (const t of ["MemoryPressure", "DiskPressure", "PIDPressure"])
     assert.ok(n.status.conditions.some((c: any) => c.type === t && c.lastHeartbeatTime));
   assert.ok(n.status.addresses.some((a: any) => a.type === "InternalIP" && a.address === "127.0.0.1"));
+  const img = n.status.images.find((i: any) => i.names.includes("docker.io/library/busybox:latest"));
+  assert.ok(img, "the node lists its images for the scheduler");
+  assert.ok(img.sizeBytes > 0);
+  assert.ok(img.names.some((x: string) => /^docker\.io\/library\/busybox@sha256:[0-9a-f]{64}$/.test(x)));
   const lease = await node.client.get(LEASES, "kube-node-lease", node.nodeName);
   assert.is(lease.spec.holderIdentity, node.nodeName);
 });
