@@ -105,6 +105,11 @@ export async function makeNode(
     rmSync(dir, { recursive: true, force: true });
   };
   process.on("exit", cleanupSync);
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      cleanupSync();
+      process.exit(130);
+    });
   const node: TestNode = {
     dir,
     dataDir,
