@@ -1,15 +1,14 @@
 // `tsk agent --join URL --token TOKEN`: flags → AgentConfig → join the cluster, open
-// the link, register this machine's Node and keep its Lease fresh. The kubelet (pods)
-// starts from `startAgent`'s result: the LinkClient and the node name.
-import { readFileSync, statfsSync } from "node:fs";
+// the link, then run the kubelet on it (it registers the Node, keeps its Lease fresh
+// and runs the pods bound to it). `tsk server` runs the same agent for its own machine.
 import { isIP } from "node:net";
-import { availableParallelism, hostname, networkInterfaces, release, totalmem } from "node:os";
-import { findResource } from "../api/resources";
-import { type Client, isReason, type KObject } from "../client/types";
+import { hostname } from "node:os";
+import { openImageStore } from "../images";
+import { type RunningKubelet, startKubelet } from "../kubelet";
 import { LinkClient } from "../link/client";
 import { JoinError, joinCluster } from "../link/join";
 import { validNodeName } from "../pki/auth";
-import { GIT_VERSION, TSK_VERSION } from "../version";
+import { Runtime } from "../runtime";
 import { type FlagSpec, parseFlags, UsageError, usage } from "./flags";
 
 export interface Taint {
@@ -30,6 +29,8 @@ export interface AgentConfig {
   leaseIntervalMs: number;
   /** Node status report period. */
   statusIntervalMs: number;
+  /** The server's own node (k3s labels it control-plane). */
+  isControlPlane?: boolean;
 }
 
 export const agentFlags: FlagSpec[] = [
@@ -93,194 +94,10 @@ export function agentConfig(argv: string[], env = process.env): AgentConfig | un
     labels: Object.fromEntries((values["node-label"] as string[]).map(parseLabel)),
     taints: (values["node-taint"] as string[]).map(parseTaint),
     leaseIntervalMs: 10_000,
-    statusIntervalMs: 60_000,
+    statusIntervalMs: 10_000,
   };
 }
 
-const NODES = findResource("", "v1", "nodes")!;
-const LEASES = findResource("coordination.k8s.io", "v1", "leases")!;
-
-function now(): string {
-  return `${new Date().toISOString().slice(0, 19)}Z`;
-}
-
-function microNow(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-
-function readTrimmed(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
-function osImage(): string {
-  const m = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readTrimmed("/etc/os-release"));
-  return m?.[1] ?? "Linux";
-}
-
-export function goArch(): string {
-  return (
-    { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" }[
-      process.arch as string
-    ] ?? process.arch
-  );
-}
-
-function defaultIp(): string | undefined {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (!a.internal && a.family === "IPv4") return a.address;
-  return undefined;
-}
-
-/** Capacity of this machine as the kubelet reports it. */
-export function machineCapacity(dataDir: string): Record<string, string> {
-  const cap: Record<string, string> = {
-    cpu: String(availableParallelism()),
-    memory: `${Math.floor(totalmem() / 1024)}Ki`,
-    pods: "110",
-  };
-  try {
-    const fs = statfsSync(dataDir);
-    cap["ephemeral-storage"] = `${Math.floor((fs.blocks * fs.bsize) / 1024)}Ki`;
-  } catch {
-    // The data dir may not exist yet on a first start; the next report has it.
-  }
-  return cap;
-}
-
-/** The Node object this agent registers. */
-export function nodeObject(config: AgentConfig): KObject {
-  return {
-    apiVersion: "v1",
-    kind: "Node",
-    metadata: {
-      name: config.nodeName,
-      labels: {
-        "beta.kubernetes.io/arch": goArch(),
-        "beta.kubernetes.io/os": "linux",
-        "kubernetes.io/arch": goArch(),
-        "kubernetes.io/hostname": config.nodeName,
-        "kubernetes.io/os": "linux",
-        ...config.labels,
-      },
-      annotations: {
-        "node.alpha.kubernetes.io/ttl": "0",
-        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-      },
-    },
-    spec: config.taints.length ? { taints: config.taints } : {},
-  };
-}
-
-/** The status part: capacity, conditions, addresses, nodeInfo. */
-export function nodeStatus(config: AgentConfig, previous?: KObject): KObject {
-  const t = now();
-  const prevConds: KObject[] = previous?.status?.conditions ?? [];
-  const cond = (type: string, status: string, reason: string, message: string) => {
-    const old = prevConds.find((c) => c.type === type);
-    return {
-      type,
-      status,
-      lastHeartbeatTime: t,
-      lastTransitionTime: old && old.status === status ? old.lastTransitionTime : t,
-      reason,
-      message,
-    };
-  };
-  const ip = config.nodeIp ?? defaultIp();
-  const cap = machineCapacity(config.dataDir);
-  return {
-    capacity: cap,
-    allocatable: cap,
-    conditions: [
-      cond(
-        "MemoryPressure",
-        "False",
-        "KubeletHasSufficientMemory",
-        "kubelet has sufficient memory available",
-      ),
-      cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-      cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-      cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-    ],
-    addresses: [
-      ...(ip ? [{ type: "InternalIP", address: ip }] : []),
-      { type: "Hostname", address: hostname() },
-    ],
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-    nodeInfo: {
-      machineID: readTrimmed("/etc/machine-id"),
-      systemUUID: readTrimmed("/sys/class/dmi/id/product_uuid"),
-      bootID: readTrimmed("/proc/sys/kernel/random/boot_id"),
-      kernelVersion: release(),
-      osImage: osImage(),
-      containerRuntimeVersion: `tsk://${TSK_VERSION}`,
-      kubeletVersion: GIT_VERSION,
-      kubeProxyVersion: GIT_VERSION,
-      operatingSystem: "linux",
-      architecture: goArch(),
-    },
-  };
-}
-
-/** Creates the Node, or brings an existing one's labels up to date; then reports status. */
-export async function registerNode(client: Client, config: AgentConfig): Promise<KObject> {
-  const want = nodeObject(config);
-  let node: KObject;
-  try {
-    node = await client.create(NODES, undefined, want);
-  } catch (err) {
-    if (!isReason(err, "AlreadyExists")) throw err;
-    node = await client.patch(NODES, undefined, config.nodeName, "merge", {
-      metadata: { labels: want.metadata!.labels },
-    });
-  }
-  return reportStatus(client, config, node);
-}
-
-export async function reportStatus(client: Client, config: AgentConfig, node?: KObject): Promise<KObject> {
-  let cur = node ?? (await client.get(NODES, undefined, config.nodeName));
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.update(NODES, undefined, { ...cur, status: nodeStatus(config, cur) }, "status");
-    } catch (err) {
-      // Someone else (a label, cordon) changed the Node meanwhile: report on the new one.
-      if (!isReason(err, "Conflict") || attempt >= 4) throw err;
-      cur = await client.get(NODES, undefined, config.nodeName);
-    }
-  }
-}
-
-/** Renews (creating it on first use) the node's Lease in kube-node-lease. */
-export async function renewLease(client: Client, config: AgentConfig, nodeUid?: string): Promise<KObject> {
-  const spec = { holderIdentity: config.nodeName, leaseDurationSeconds: 40, renewTime: microNow() };
-  try {
-    const cur = await client.get(LEASES, "kube-node-lease", config.nodeName);
-    return await client.update(LEASES, "kube-node-lease", { ...cur, spec: { ...cur.spec, ...spec } });
-  } catch (err) {
-    if (!isReason(err, "NotFound")) throw err;
-    return client.create(LEASES, "kube-node-lease", {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      metadata: {
-        name: config.nodeName,
-        namespace: "kube-node-lease",
-        ...(nodeUid
-          ? { ownerReferences: [{ apiVersion: "v1", kind: "Node", name: config.nodeName, uid: nodeUid }] }
-          : {}),
-      },
-      spec,
-    });
-  }
-}
-
-/**
- * Joins, waiting with back-off while the server cannot be reached (an agent may well
- * start before its server, as under systemd); any refusal ends the wait at once.
- */
 async function joinWhenReachable(
   opts: Parameters<typeof joinCluster>[0],
   signal: AbortSignal,
@@ -352,45 +169,33 @@ export async function startAgent(
     client.close();
     throw err;
   }
-  let node = await registerNode(client, config);
-  log(`node ${config.nodeName} registered`);
-  let nodeUid: string | undefined = node.metadata?.uid;
-  const beat = async (what: string, f: () => Promise<unknown>) => {
-    try {
-      await f();
-    } catch (err) {
-      if (!signal.aborted) log(`${what}: ${(err as Error).message}`);
-    }
-  };
-  await beat("renewing lease", () => renewLease(client, config, nodeUid));
-  const leaseTimer = setInterval(
-    () => void beat("renewing lease", () => renewLease(client, config, nodeUid)),
-    config.leaseIntervalMs,
-  );
-  const statusTimer = setInterval(
-    () =>
-      void beat("reporting node status", async () => {
-        // The node may have been deleted meanwhile: register it again, as the kubelet does.
-        try {
-          node = await reportStatus(client, config);
-        } catch (err) {
-          if (!isReason(err, "NotFound")) throw err;
-          node = await registerNode(client, config);
-        }
-        nodeUid = node.metadata?.uid;
-      }),
-    config.statusIntervalMs,
-  );
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      clearInterval(leaseTimer);
-      clearInterval(statusTimer);
-      client.close();
-      resolve();
-    };
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
-  });
+  // The kubelet registers the Node, keeps its Lease and status fresh and runs its pods.
+  const runtime = new Runtime({ dataDir: config.dataDir, nodeName: config.nodeName });
+  const images = await openImageStore({ dataDir: config.dataDir });
+  for (const r of await images.importDropFolder()) log(`images: ${JSON.stringify(r)}`);
+  let kubelet: RunningKubelet;
+  try {
+    kubelet = await startKubelet(
+      {
+        nodeName: config.nodeName,
+        dataDir: config.dataDir,
+        nodeIP: config.nodeIp,
+        labels: config.labels,
+        taints: config.taints,
+        isControlPlane: config.isControlPlane ?? false,
+        leaseIntervalMs: config.leaseIntervalMs,
+        statusIntervalMs: config.statusIntervalMs,
+      },
+      { client, runtime, images, log },
+      signal,
+    );
+  } catch (err) {
+    signal.removeEventListener("abort", onAbort);
+    client.close();
+    throw err;
+  }
+  await kubelet.ready;
+  const stopped = kubelet.stopped.then(() => client.close());
   return { client, nodeName: config.nodeName, stopped };
 }
 

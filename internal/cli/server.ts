@@ -13,6 +13,7 @@ import { ensureServerCredentials, writeKubeconfig } from "../pki";
 import { startScheduler } from "../scheduler";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
+import { type RunningAgent, startAgent } from "./agent";
 import { type FlagSpec, parseFlags, usage } from "./flags";
 
 export interface ServerConfig {
@@ -66,7 +67,7 @@ export function serverConfig(argv: string[], env = process.env): ServerConfig | 
     httpsPort: values["https-listen-port"] as number,
     token: values.token as string | undefined,
     kubeconfigPath: values["write-kubeconfig"] as string,
-    nodeName: (values["node-name"] as string | undefined) ?? hostname(),
+    nodeName: ((values["node-name"] as string | undefined) ?? hostname()).toLowerCase(),
     disableAgent: values["disable-agent"] as boolean,
     tlsSans: values["tls-san"] as string[],
     watchHistory: values["watch-history"] as number,
@@ -185,9 +186,42 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     caPem: creds.pki.caCertPem,
     token: creds.adminToken,
   });
+  // The server's own machine runs an agent like any other, over the link on loopback.
+  const stopAgent = new AbortController();
+  let agent: RunningAgent | undefined;
+  if (!config.disableAgent) {
+    try {
+      agent = await startAgent(
+        {
+          server: `https://127.0.0.1:${api.port}`,
+          token: creds.joinToken,
+          dataDir: config.dataDir,
+          nodeName: config.nodeName,
+          labels: {},
+          taints: [],
+          isControlPlane: true,
+          leaseIntervalMs: 10_000,
+          statusIntervalMs: 10_000,
+        },
+        stopAgent.signal,
+        (m) => log(`agent: ${m}`),
+      );
+    } catch (err) {
+      stopAgent.abort();
+      stopControllers.abort();
+      await Promise.all([controllers, scheduler]);
+      link.close();
+      await api.close();
+      await store.close();
+      throw new Error(`starting the agent: ${(err as Error).message}`, { cause: err });
+    }
+  }
   return {
     url: api.url,
     stop: async () => {
+      // Containers keep running; the next start picks them up again.
+      stopAgent.abort();
+      await agent?.stopped;
       stopControllers.abort();
       await controllers;
       await scheduler;
