@@ -266,7 +266,37 @@ export class Kubelet {
       this.probes.removePod(uid);
       return;
     }
+    const deadline = pod.spec.activeDeadlineSeconds;
+    if (deadline !== undefined && pod.status?.startTime) {
+      const left = new Date(pod.status.startTime).getTime() + deadline * 1000 - Date.now();
+      if (left <= 0) {
+        await this.failPod(
+          pod,
+          "DeadlineExceeded",
+          "Pod was active on the node longer than the specified deadline",
+        );
+        return;
+      }
+      this.queue.addAfter(key, left + 50);
+    }
     await this.syncRunning(pod);
+  }
+
+  /** Stops the pod's containers and marks it Failed with a reason (activeDeadlineSeconds). */
+  private async failPod(pod: Obj, reason: string, message: string): Promise<void> {
+    const uid: string = pod.metadata.uid;
+    this.probes.removePod(uid);
+    this.events.record(pod, "Warning", reason, message);
+    const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
+    await Promise.all(
+      this.podContainers(uid)
+        .filter((c) => c.state === "running")
+        .map((c) => this.deps.runtime.stop(c.id, grace)),
+    );
+    await this.writeStatus(pod, this.hasSandbox(uid) ? this.deps.runtime.getSandbox(uid) : undefined, {
+      reason,
+      message,
+    });
   }
 
   private grace(pod: Obj): number {
@@ -835,12 +865,16 @@ export class Kubelet {
   }
 
   /** Computes the pod's status from the runtime and writes it when it changed. */
-  async writeStatus(pod: Obj, sb: Sandbox | undefined): Promise<void> {
+  async writeStatus(
+    pod: Obj,
+    sb: Sandbox | undefined,
+    failed?: { reason: string; message: string },
+  ): Promise<void> {
     const now = `${new Date().toISOString().slice(0, 19)}Z`;
     const all = this.podContainers(pod.metadata.uid);
     const initStatuses = (await this.views(pod, true, all)).map(containerStatus);
     const statuses = (await this.views(pod, false, all)).map(containerStatus);
-    const phase = podPhase(pod.spec, initStatuses, statuses);
+    const phase = failed ? "Failed" : podPhase(pod.spec, initStatuses, statuses);
     const ip = this.podIP(pod);
     const status: Obj = {
       phase,
@@ -854,6 +888,7 @@ export class Kubelet {
       containerStatuses: statuses,
     };
     if (initStatuses.length) status.initContainerStatuses = initStatuses;
+    if (failed) Object.assign(status, failed);
     if (phase === "Succeeded" || phase === "Failed") this.probes.removePod(pod.metadata.uid);
     const old = pod.status ?? {};
     const same = (
@@ -866,6 +901,8 @@ export class Kubelet {
         "hostIP",
         "startTime",
         "qosClass",
+        "reason",
+        "message",
       ] as const
     ).every((k) => JSON.stringify(old[k] ?? null) === JSON.stringify(status[k] ?? null));
     if (same) return;

@@ -317,6 +317,26 @@ test("restartPolicy Always: a crashing container goes into CrashLoopBackOff with
   assert.ok((await eventsFor(node, "crash")).some((e) => e.reason === "BackOff" && e.type === "Warning"));
 });
 
+test("activeDeadlineSeconds stops the pod and fails it with DeadlineExceeded", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "deadline", {
+      activeDeadlineSeconds: 2,
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: "c", command: ["sleep", "3600"] }],
+    }),
+  );
+  const p = await until("Failed", async () => {
+    const p = await getPod(node, "deadline");
+    return p?.status?.phase === "Failed" ? p : undefined;
+  });
+  assert.is(p.status.reason, "DeadlineExceeded");
+  assert.match(p.status.message, /longer than the specified deadline/);
+  assert.ok(p.status.containerStatuses[0].state.terminated, "the container was stopped");
+  assert.is(node.runtime.status(p.status.containerStatuses[0].containerID.slice(6)).state, "exited");
+});
+
 test("init containers run in order before the containers", async () => {
   await node.client.create(
     PODS,
