@@ -1,6 +1,6 @@
 // Pod volumes prepared as host directories that the runtime binds into containers:
 // emptyDir, hostPath, configMap, secret (on tmpfs, never on disk), downwardAPI and
-// projected. Imports: runtime (the native addon, for tmpfs mounts). It knows pods as
+// projected. Imports: runtime (the native addon, for tmpfs mounts), api (quantities). It knows pods as
 // plain objects; the kubelet hands it lookups for ConfigMaps and Secrets.
 import {
   chmodSync,
@@ -15,6 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, normalize } from "node:path";
+import { parseQuantity } from "../api/validation/quantity";
 import { native } from "../runtime/native";
 
 /** Why a volume could not be prepared; the kubelet reports it as a FailedMount event. */
@@ -177,11 +178,13 @@ function downwardFiles(volume: string, src: Record<string, any>, sources: Volume
   return out;
 }
 
-function mountTmpfs(dir: string): void {
+/** Mounts a tmpfs (once) on dir; `sizeBytes` caps it (emptyDir.sizeLimit with medium Memory). */
+function mountTmpfs(dir: string, sizeBytes?: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (isMountPoint(dir)) return;
   const n = native();
-  n.mount("tmpfs", dir, "tmpfs", n.constants.MS_NOSUID | n.constants.MS_NODEV, "mode=0755");
+  const size = sizeBytes ? `,size=${Math.max(4096, Math.floor(sizeBytes))}` : "";
+  n.mount("tmpfs", dir, "tmpfs", n.constants.MS_NOSUID | n.constants.MS_NODEV, `mode=0755${size}`);
 }
 
 /**
@@ -200,7 +203,7 @@ export async function setupVolumes(
     const name: string = v.name;
     if (v.emptyDir) {
       const dir = volumeDir(pd, "empty-dir", name);
-      if (v.emptyDir.medium === "Memory") mountTmpfs(dir);
+      if (v.emptyDir.medium === "Memory") mountTmpfs(dir, parseQuantity(v.emptyDir.sizeLimit));
       else mkdirSync(dir, { recursive: true, mode: 0o777 });
       // emptyDir is world-writable as in Kubernetes, so non-root containers can use it
       chmodSync(dir, 0o777);

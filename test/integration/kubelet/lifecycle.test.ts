@@ -40,7 +40,7 @@ test("graceful deletion runs preStop, sends SIGTERM, then removes containers, sa
       terminationGracePeriodSeconds: 20,
       volumes: [
         { name: "host", hostPath: { path: node.dir } },
-        { name: "mem", emptyDir: { medium: "Memory" } },
+        { name: "mem", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
       ],
       containers: [
         {
@@ -63,6 +63,9 @@ test("graceful deletion runs preStop, sends SIGTERM, then removes containers, sa
   const uid = p.metadata!.uid as string;
   const id = p.status.containerStatuses[0].containerID.slice(6);
   assert.ok(mountsOf(uid).length > 0, "the Memory emptyDir and namespace handles are mounted");
+  // The Memory emptyDir is a tmpfs capped at its sizeLimit.
+  const df = await execIn(node, p.status.containerStatuses[0].containerID, ["df", "-k", "/mem"]);
+  assert.match(df.split("\n")[1], /^tmpfs\s+1024\s/);
   const t0 = Date.now();
   const del = await node.client.delete(PODS, "default", "graceful");
   assert.ok(del.metadata?.deletionTimestamp, "the pod is marked, not removed at once");
