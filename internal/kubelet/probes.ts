@@ -2,6 +2,7 @@
 // keyed by the runtime container id so a restarted container starts over. Results
 // are kept here; the sync loop reads them when it computes status and restarts a
 // container whose liveness failed.
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
@@ -135,10 +136,28 @@ export class ProbeManager {
       return { ok: false, message: output.trim() || `command exited with ${code}` };
     }
     const host = this.probeHost(pod, probe.httpGet?.host ?? probe.tcpSocket?.host);
+    if (host === undefined && probe.tcpSocket) {
+      // The pod's network namespace is not reachable from the node yet (no pod network,
+      // no way to dial from inside): a listening socket on the port, read from the
+      // namespace's own socket table, is what a connect would have found.
+      const port = resolvePort(c, probe.tcpSocket.port);
+      if (!port) return { error: `unknown port ${probe.tcpSocket.port}` };
+      let pid = 0;
+      try {
+        pid = this.runtime.status(containerId).pid;
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+      if (!pid) return { ok: false, message: "container is not running" };
+      const listening = listeningPorts(pid);
+      if (listening === undefined) return { error: `reading the sockets of process ${pid} failed` };
+      return listening.has(port)
+        ? { ok: true }
+        : { ok: false, message: `dial tcp 127.0.0.1:${port}: connect: connection refused` };
+    }
     if (host === undefined)
       return {
-        error:
-          "HTTP and TCP probes of pods outside the host network need the pod network (not on this node yet)",
+        error: "HTTP probes of pods outside the host network need the pod network (not on this node yet)",
       };
     if (probe.httpGet) {
       const port = resolvePort(c, probe.httpGet.port);
@@ -263,6 +282,27 @@ export class ProbeManager {
     for (const w of this.workers.values()) this.stop(w);
     this.workers.clear();
   }
+}
+
+/** TCP ports in LISTEN state in the network namespace of `pid` (IPv4 and IPv6). */
+export function listeningPorts(pid: number): Set<number> | undefined {
+  const out = new Set<number>();
+  let read = false;
+  for (const f of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${f}`, "utf8");
+    } catch {
+      continue;
+    }
+    read = true;
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN
+      if (cols.length > 3 && cols[3] === "0A") out.add(Number.parseInt(cols[1].split(":")[1], 16));
+    }
+  }
+  return read ? out : undefined;
 }
 
 function cap(s: string): string {

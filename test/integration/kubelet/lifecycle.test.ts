@@ -278,6 +278,29 @@ test("a startup probe holds readiness back until it passes", async () => {
   assert.is(after.restartCount, 0);
 });
 
+test("a tcpSocket readiness probe sees a server inside the pod's own network namespace", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "tcp", {
+      containers: [
+        {
+          name: "c",
+          command: ["sh", "-c", "sleep 4; mkdir -p /www; exec httpd -f -p 7777 -h /www"],
+          readinessProbe: { tcpSocket: { port: 7777 }, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  await running("tcp");
+  const notYet = await getPod(node, "tcp");
+  assert.is(notYet?.status.containerStatuses[0].ready, false);
+  await until(
+    "Ready",
+    async () => (await getPod(node, "tcp"))?.status?.containerStatuses?.[0]?.ready === true,
+  );
+});
+
 test("an httpGet readiness probe reaches a host-network pod's server", async () => {
   const port = 20000 + (process.pid % 20000);
   await node.client.create(
