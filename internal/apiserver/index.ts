@@ -1,6 +1,6 @@
 // The API server part: HTTPS listener, registry over the store, bootstrap objects.
 // Imports: api, store (types), and its own files. Only this part touches the store.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { hostname } from "node:os";
@@ -45,6 +45,12 @@ export interface ApiServerDeps {
   intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** HTTP upgrades (the agent link's WebSocket); true when handled. */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /**
+   * Upgrades that are API requests (pods/exec, attach, portforward): true when `req`
+   * is one (the callee keeps socket and head); it then goes through the handler like
+   * any request (authentication, authorization, Status errors) and on to `streams`.
+   */
+  streamUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   log?: (msg: string) => void;
 }
 
@@ -155,10 +161,18 @@ export async function startApiServer(config: ApiServerConfig, deps: ApiServerDep
       if (!deps.intercept?.(req, res)) handler(req, res);
     },
   );
-  if (deps.upgrade) {
-    const upgrade = deps.upgrade;
+  if (deps.upgrade || deps.streamUpgrade) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!upgrade(req, socket, head))
+      if (deps.streamUpgrade?.(req, socket, head)) {
+        // A response on the raw socket, for errors (the stream handler answers 101 itself).
+        const res = new ServerResponse(req);
+        res.shouldKeepAlive = false;
+        res.assignSocket(socket as Socket);
+        res.on("finish", () => socket.end());
+        handler(req, res);
+        return;
+      }
+      if (!deps.upgrade?.(req, socket, head))
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     });
   }

@@ -9,6 +9,7 @@ import { LinkClient } from "../link/client";
 import { JoinError, joinCluster } from "../link/join";
 import { validNodeName } from "../pki/auth";
 import { Runtime } from "../runtime";
+import { serveStream } from "../streams/agent";
 import { type FlagSpec, parseFlags, UsageError, usage } from "./flags";
 
 export interface Taint {
@@ -195,6 +196,8 @@ export async function startAgent(
     throw err;
   }
   await kubelet.ready;
+  // kubectl logs/exec/attach/port-forward: the server opens these streams over the link.
+  client.onStream((s) => serveStream(runtime, s, log));
   const stopped = kubelet.stopped.then(() => client.close());
   return { client, nodeName: config.nodeName, stopped };
 }

@@ -3,6 +3,7 @@
 import { mkdir } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { findResource } from "../api/resources";
 import { OPENAPI_V2_CONTENT_TYPE, openapiV2Protobuf, openapiV3Document, openapiV3Root } from "../api/schema";
 import { LocalClient, startApiServer } from "../apiserver";
 import { createNodeRule } from "../apiserver/noderules";
@@ -13,6 +14,7 @@ import { ensureServerCredentials, writeKubeconfig } from "../pki";
 import { startScheduler } from "../scheduler";
 import { openStore } from "../store";
 import type { Store } from "../store/types";
+import { createStreamServer, isStreamUpgradePath, type PodLike, registerUpgrade } from "../streams/server";
 import { type RunningAgent, startAgent } from "./agent";
 import { type FlagSpec, parseFlags, usage } from "./flags";
 
@@ -138,6 +140,19 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
         nodeRule: nodeRules.rule,
         intercept: (req, res) => link?.handleRequest(req, res) ?? false,
         upgrade: (req, socket, head) => link?.handleUpgrade(req, socket, head) ?? false,
+        // kubectl logs/exec/attach/port-forward (internal/streams), carried to the pod's node over the link.
+        streams: createStreamServer({
+          getPod: (ns, name) =>
+            api.registry.get(findResource("", "v1", "pods")!, ns, name) as Promise<PodLike>,
+          openStream: (node, kind, params) =>
+            link ? link.openStream(node, kind, params) : Promise.reject(new Error("the link is not up yet")),
+          log,
+        }),
+        streamUpgrade: (req, socket, head) => {
+          if (!isStreamUpgradePath(req.url)) return false;
+          registerUpgrade(req, { socket, head });
+          return true;
+        },
         log,
       },
     );
