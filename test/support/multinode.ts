@@ -35,7 +35,7 @@ import { load } from "js-yaml";
 import { buildBusyboxDockerArchive, requireBusybox } from "./images";
 
 const ROOT = join(__dirname, "..", "..");
-const CGROUP_ROOT = "/sys/fs/cgroup";
+const CGROUP_ROOT = "/sys/fs/cgroup/";
 
 export interface Result {
   code: number;
@@ -122,33 +122,66 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Kills every process in a cgroup subtree and removes the cgroups, deepest first. */
+/** Every cgroup hierarchy mounted under /sys/fs/cgroup (v2, or each v1 controller and the hybrid unified one). */
+function cgroupRoots(): string[] {
+  const roots = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => !!m && m.startsWith(CGROUP_ROOT));
+  return [...new Set(roots)];
+}
+
+/**
+ * Kills every process in the cgroup subtree `rel` (e.g. "tsk/<node>") in every
+ * hierarchy and removes the cgroups, deepest first.
+ */
 export function removeCgroupTree(rel: string): void {
-  const dir = join(CGROUP_ROOT, rel);
-  if (!existsSync(dir)) return;
-  try {
-    writeFileSync(join(dir, "cgroup.kill"), "1");
-  } catch {}
-  const walk = (d: string) => {
-    let entries: string[] = [];
+  const dirs = cgroupRoots()
+    .map((r) => join(r, rel))
+    .filter((d) => existsSync(d));
+  const subdirs = (d: string): string[] => {
     try {
-      entries = readdirSync(d, { withFileTypes: true })
+      return readdirSync(d, { withFileTypes: true })
         .filter((e) => e.isDirectory())
-        .map((e) => e.name);
+        .map((e) => join(d, e.name));
+    } catch {
+      return [];
+    }
+  };
+  const pidsOf = (d: string): number[] => {
+    let own: number[] = [];
+    try {
+      own = readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number);
     } catch {}
-    for (const e of entries) walk(join(d, e));
+    return [...own, ...subdirs(d).flatMap(pidsOf)];
+  };
+  for (let round = 0; round < 3; round++) {
+    for (const d of dirs) {
+      try {
+        writeFileSync(join(d, "cgroup.kill"), "1");
+      } catch {}
+      for (const pid of pidsOf(d)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {}
+      }
+    }
+  }
+  const rmTree = (d: string) => {
+    for (const s of subdirs(d)) rmTree(s);
     for (let i = 0; i < 50; i++) {
       try {
         rmdirSync(d);
         return;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-        // Processes take a moment to leave after cgroup.kill.
+        // Killed processes take a moment to leave their cgroup.
         spawnSync("sleep", ["0.1"]);
       }
     }
   };
-  walk(dir);
+  for (const d of dirs) rmTree(d);
 }
 
 function spawnLogged(argv: [string, string[]]): {
