@@ -294,11 +294,17 @@ export function createStreamServer(deps: StreamServerDeps) {
   };
 }
 
-/** Waits until ws has handed `data` to its socket. */
+/** Bytes queued on a WebSocket before a sender waits for them to reach the socket. */
+const WS_HIGH_WATER = 1 << 20;
+
+/** Sends `data`; resolves at once while little is queued, else once it reached the socket. */
 function wsSend(ws: WebSocket, data: Buffer): Promise<void> {
   return new Promise((resolve) => {
     if (ws.readyState !== WebSocket.OPEN) return resolve();
-    ws.send(data, { binary: true }, () => resolve());
+    if (ws.bufferedAmount < WS_HIGH_WATER) {
+      ws.send(data, { binary: true });
+      resolve();
+    } else ws.send(data, { binary: true }, () => resolve());
   });
 }
 

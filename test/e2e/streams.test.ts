@@ -157,8 +157,9 @@ test.before(async () => {
   kubectl(["apply", "-f", "-"], pods.join("---\n"));
   for (const p of ["logger", "shell", "ashell", "web", "aweb"]) await running(p);
   await until(
-    "web's 50 MB file",
-    () => c.kubectl(["exec", "web", "--", "test", "-s", "/www/big"]).code === 0,
+    "web's httpd (it starts once the 50 MB file is written)",
+    () =>
+      c.kubectl(["exec", "web", "--", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]).code === 0,
   );
 });
 
@@ -292,16 +293,18 @@ test("exec into a finished pod is refused", async () => {
 });
 
 test("exec -it runs in a pseudo-terminal (driven by script)", () => {
-  const cmd = `/usr/bin/kubectl exec -it shell -- sh -c 'tty; stty size; read x; echo got:$x'`;
+  // script's pty gets 30 rows x 100 columns; kubectl sends that on the resize channel.
+  const cmd = `stty rows 30 cols 100; /usr/bin/kubectl exec -it shell -- sh -c 'tty; sleep 0.5; stty size; read x; echo got:$x'`;
   const r = spawnSync("script", ["-qec", cmd, "/dev/null"], {
     input: "typed\n",
-    env: { ...kenv(), COLUMNS: "100", LINES: "30" },
+    env: kenv(),
     encoding: "utf8",
     timeout: 30_000,
   });
   assert.is(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\/dev\/pts\/\d+/);
   assert.match(r.stdout, "got:typed");
+  assert.match(r.stdout, /\b30 100\r?\n/);
 });
 
 test("exec on a pod of an agent in its own network namespace", () => {
