@@ -101,8 +101,10 @@ function pickContainer(pod: PodLike, q: URLSearchParams): string {
   if (!asked) {
     const main = pod.spec?.containers ?? [];
     if (main.length === 1) return main[0].name;
+    const inits = (pod.spec?.initContainers ?? []).map((c) => c.name);
     throw errors.badRequest(
-      `a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(" ")}]`,
+      `a container name must be specified for pod ${name}, choose one of: [${main.map((c) => c.name).join(" ")}]` +
+        (inits.length ? ` or one of the init containers: [${inits.join(" ")}]` : ""),
     );
   }
   if (!containers.includes(asked)) throw errors.badRequest(`container ${asked} is not valid for pod ${name}`);

@@ -4,7 +4,7 @@
 // Pods are pinned to nodes with spec.nodeName so both paths are covered.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -411,6 +411,57 @@ test("port-forward to a port nothing listens on reports connection refused", asy
   } finally {
     await pf.stop();
   }
+});
+
+test("an abandoned port-forward closes its connections on the agent", async () => {
+  const uid = kubectl(["get", "pod", "web", "-o", "jsonpath={.metadata.uid}"]).trim();
+  const relays = () =>
+    spawnSync("pgrep", ["-f", `tsk-monitor connect \\S*${uid}`])
+      .stdout.toString()
+      .trim();
+  const pf = await portForward("pod/web", 8080);
+  // A slow download keeps the connection open.
+  const dl = spawn("curl", [
+    "-sS",
+    "--limit-rate",
+    "200k",
+    "-o",
+    "/dev/null",
+    `http://127.0.0.1:${pf.local}/big`,
+  ]);
+  try {
+    await until("a relay in the pod's network namespace", () => relays() !== "", 20_000);
+    pf.child.kill("SIGKILL");
+    await exited(pf.child);
+    await until("the relay is gone", () => relays() === "", 20_000);
+  } finally {
+    dl.kill("SIGKILL");
+  }
+});
+
+test("an abandoned logs -f stops reading on the agent", async () => {
+  // The server process runs the embedded agent: count the container logs it holds open.
+  const pid = spawnSync("pgrep", ["-f", `server --data-dir ${c.dataDir}`])
+    .stdout.toString()
+    .trim()
+    .split("\n")[0];
+  assert.ok(pid, "server pid");
+  const openLogs = () => {
+    let n = 0;
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith("/container.log")) n++;
+      } catch {}
+    }
+    return n;
+  };
+  const before = openLogs();
+  const f = kubectlBg(["logs", "-f", "ticker"]);
+  await until("a tick", () => /tick\d+/.test(f.out()), 20_000);
+  assert.is(openLogs(), before + 1);
+  f.child.kill("SIGKILL");
+  await exited(f.child);
+  await until("the log reader closed", () => openLogs() === before, 20_000);
 });
 
 test("port-forward svc/NAME and to an agent in its own network namespace", async () => {
