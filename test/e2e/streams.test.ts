@@ -210,6 +210,21 @@ test("logs of a container that does not exist is a clear error", () => {
   assert.match(r.stderr, "container nope is not valid for pod logger");
 });
 
+test("logs of a container that has not started says why", async () => {
+  kubectl(
+    ["apply", "-f", "-"],
+    podYaml("stuck", serverNode, "true").replace("busybox:latest", "not-here:latest"),
+  );
+  const reason = await until("a waiting reason", () =>
+    c
+      .kubectl(["get", "pod", "stuck", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}"])
+      .stdout.trim(),
+  );
+  const r = c.kubectl(["logs", "stuck"]);
+  assert.is.not(r.code, 0);
+  assert.match(r.stderr, `container "main" in pod "stuck" is waiting to start: ${reason}`);
+});
+
 test("logs -f sees new lines and ends when the container does", async () => {
   kubectl(
     ["apply", "-f", "-"],
@@ -350,6 +365,26 @@ test("attach follows the main process's output", async () => {
   a.child.kill("SIGINT");
   await exited(a.child);
   assert.match(podPhase("ticker"), "Running");
+});
+
+test("attach -i feeds the main process's stdin and ends with its exit code", async () => {
+  kubectl(
+    ["apply", "-f", "-"],
+    podYaml("reader", serverNode, "while read x; do echo got:$x; [ $x = quit ] && exit 4; done").replace(
+      "    command:",
+      "    stdin: true\n    command:",
+    ),
+  );
+  await running("reader");
+  const a = kubectlBg(["attach", "-i", "reader"]);
+  // kubectl prints its hint on stderr once the session is up.
+  await until("attached", () => a.err().includes("If you don't see a command prompt"), 20_000);
+  a.child.stdin!.write("hello\n");
+  await until("the echo", () => a.out().includes("got:hello\n"), 20_000);
+  a.child.stdin!.write("quit\n");
+  const code = await Promise.race([exited(a.child), sleep(20_000).then(() => -99)]);
+  assert.match(a.out(), "got:quit\n");
+  assert.is(code, 4, a.err());
 });
 
 test("cp copies a directory into the pod and back", () => {
