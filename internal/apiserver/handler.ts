@@ -161,6 +161,8 @@ function servePublic(
   sendRaw(res, ready ? 200 : 500, ready ? "ok" : "not ready", "text/plain; charset=utf-8");
 }
 
+const CONNECT_SUBRESOURCES = new Set(["exec", "attach", "portforward"]);
+
 function verbOf(method: string, r: ResourceRequest, url: URL): string {
   const watch = url.searchParams.get("watch");
   const isWatch = watch === "true" || watch === "1";
@@ -201,7 +203,12 @@ async function handleResource(
 ): Promise<void> {
   const { info } = r;
   const method = req.method ?? "GET";
-  const verb = verbOf(method, r, url);
+  // pods/exec, attach and portforward are "create" even as a WebSocket GET, as in
+  // Kubernetes 1.31+ (AuthorizePodWebsocketUpgradeCreatePermission).
+  const verb =
+    info.group === "" && info.plural === "pods" && CONNECT_SUBRESOURCES.has(r.subresource ?? "")
+      ? "create"
+      : verbOf(method, r, url);
   const attrs: RequestAttributes = {
     verb,
     group: info.group,
