@@ -184,7 +184,8 @@ function verbOf(method: string, r: ResourceRequest, url: URL): string {
   }
 }
 
-function forbiddenMessage(user: UserInfo, a: RequestAttributes): string {
+/** The 403 message kube-apiserver gives, also used by the agent link. */
+export function forbiddenMessage(user: UserInfo, a: RequestAttributes): string {
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   const what = a.name
     ? `${a.resource}${a.group ? `.${a.group}` : ""} "${a.name}"`

@@ -17,7 +17,7 @@ import { findResource, type ResourceInfo } from "../api/resources";
 import { DefaultAuthorizer, type NodeRule } from "../apiserver/authz";
 import type { UserInfo } from "../apiserver/context";
 import { ApiError, errors } from "../apiserver/errors";
-import type { RequestAttributes } from "../apiserver/handler";
+import { forbiddenMessage, type RequestAttributes } from "../apiserver/handler";
 import { LocalClient } from "../apiserver/local";
 import type { Registry } from "../apiserver/registry";
 import { Informer } from "../client/informer";
@@ -89,15 +89,6 @@ function statusOf(err: unknown): LinkStatus {
     reason: e?.reason ?? "InternalError",
     message: e?.message ?? String(err),
   };
-}
-
-function forbiddenMessage(user: UserInfo, a: RequestAttributes): string {
-  const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const what = a.name
-    ? `${a.resource}${a.group ? `.${a.group}` : ""} "${a.name}"`
-    : `${a.resource}${a.group ? `.${a.group}` : ""}`;
-  const scope = a.namespace ? `in the namespace "${a.namespace}"` : "at the cluster scope";
-  return `${what} is forbidden: User "${user.username}" cannot ${a.verb} resource "${res}" in API group "${a.group}" ${scope}`;
 }
 
 function sendHttp(res: ServerResponse, code: number, body: unknown, type = "application/json"): void {
