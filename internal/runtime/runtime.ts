@@ -113,10 +113,24 @@ export class Runtime {
   readonly runDir: string;
   readonly cgroups: CgroupManager;
   private readonly cgroupBase: string;
+  private readonly logMaxSize: number;
+  private readonly logMaxFiles: number;
 
   constructor(readonly config: RuntimeConfig) {
     if (!config.nodeName || !NAME_RE.test(config.nodeName))
       throw new RuntimeError("InvalidArgument", `invalid node name "${config.nodeName}"`);
+    this.logMaxSize = config.containerLogMaxSize ?? 10 * 1024 * 1024;
+    this.logMaxFiles = config.containerLogMaxFiles ?? 5;
+    if (!Number.isSafeInteger(this.logMaxSize) || this.logMaxSize < 0)
+      throw new RuntimeError(
+        "InvalidArgument",
+        `invalid container log max size ${config.containerLogMaxSize}`,
+      );
+    if (!Number.isSafeInteger(this.logMaxFiles) || this.logMaxFiles < 2)
+      throw new RuntimeError(
+        "InvalidArgument",
+        `invalid container log max files ${config.containerLogMaxFiles}: must be at least 2`,
+      );
     this.containersDir = join(config.dataDir, "agent", "containers");
     this.runDir = config.runDir ?? join("/run/tsk", config.nodeName);
     this.cgroups = cgroupManager(config.cgroups ?? "auto");
@@ -296,6 +310,10 @@ export class Runtime {
         spec.tty ? "1" : "0",
         "stdin",
         spec.stdin ? "1" : "0",
+        "log_max_size",
+        String(this.logMaxSize),
+        "log_max_files",
+        String(this.logMaxFiles),
       ];
       if (sandbox) kv.push("netns", sandbox.netns, "ipcns", sandbox.ipcns, "utsns", sandbox.utsns);
       for (const g of groups) kv.push("group", String(g));

@@ -11,6 +11,10 @@ export interface RuntimeConfig {
   /** override of /run/tsk/<node-name> (tests) */
   runDir?: string;
   cgroups?: "auto" | "v1" | "v2";
+  /** bytes after which a container's log is rotated (the kubelet's containerLogMaxSize); default 10 MiB, 0: never */
+  containerLogMaxSize?: number;
+  /** how many log files a container keeps, the current one included (containerLogMaxFiles); default 5, at least 2 */
+  containerLogMaxFiles?: number;
 }
 
 export interface VolumeMount {

@@ -83,6 +83,8 @@ void fail(int fd, const char *fmt, ...) {
 // The config file: NUL-separated "key", "value" pairs written by the runtime.
 int read_config(const char *path, struct config *c) {
   memset(c, 0, sizeof *c);
+  c->log_max_size = 10LL << 20;  // the kubelet's containerLogMaxSize and containerLogMaxFiles
+  c->log_max_files = 5;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
@@ -115,6 +117,8 @@ int read_config(const char *path, struct config *c) {
     else if (!strcmp(k, "utsns")) c->utsns = v;
     else if (!strcmp(k, "uid")) c->uid = strtoul(v, NULL, 10);
     else if (!strcmp(k, "gid")) c->gid = strtoul(v, NULL, 10);
+    else if (!strcmp(k, "log_max_size")) c->log_max_size = strtoll(v, NULL, 10);
+    else if (!strcmp(k, "log_max_files")) c->log_max_files = atoi(v);
     else if (!strcmp(k, "tty")) c->tty = v[0] == '1';
     else if (!strcmp(k, "stdin")) c->stdin_open = v[0] == '1';
     else if (!strcmp(k, "group") && c->ngroups < 32) c->groups[c->ngroups++] = strtoul(v, NULL, 10);

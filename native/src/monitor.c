@@ -84,15 +84,47 @@ struct stream {
   char buf[8192];
 };
 
+// Size-based rotation, as the kubelet does it: between two lines (never inside
+// one), LOG.1 -> LOG.2 ..., the oldest beyond log_max_files is removed, LOG ->
+// LOG.1 and a fresh LOG is opened. Readers following LOG notice the new inode,
+// finish the renamed file and go on with the new one.
+static const char *log_path;
+static long long log_size, log_max_size;
+static int log_max_files;
+
+static void rotate_log(void) {
+  static char from[4200], to[4200];
+  int keep = log_max_files < 2 ? 2 : log_max_files;
+  snprintf(to, sizeof to, "%s.%d", log_path, keep - 1);
+  unlink(to);
+  for (int i = keep - 2; i >= 1; i--) {
+    snprintf(from, sizeof from, "%s.%d", log_path, i);
+    snprintf(to, sizeof to, "%s.%d", log_path, i + 1);
+    rename(from, to);
+  }
+  snprintf(to, sizeof to, "%s.1", log_path);
+  if (rename(log_path, to) < 0) return;  // keep appending to the current file
+  int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    rename(to, log_path);  // still the same file: readers see no change
+    return;
+  }
+  close(logfd);
+  logfd = fd;
+  log_size = 0;
+}
+
 static void log_line(struct stream *s, const char *data, size_t len, char tag) {
   if (logfd < 0) return;
   char head[80];
   now_rfc3339(head, sizeof head);
   size_t h = strlen(head);
   h += snprintf(head + h, sizeof head - h, " %s %c ", s->name, tag);
+  long long total = (long long)(h + len + 1);
+  if (log_max_size > 0 && log_size > 0 && log_size + total > log_max_size) rotate_log();
   struct iovec iov[3] = {{head, h}, {(void *)data, len}, {"\n", 1}};
-  if (writev(logfd, iov, 3) < 0) {
-  }
+  ssize_t w = writev(logfd, iov, 3);
+  if (w > 0) log_size += w;
 }
 
 static void stream_data(struct stream *s, const char *data, size_t len) {
@@ -221,6 +253,13 @@ static int run_main(const char *d) {
     if (mkfifo(path, 0600) == 0 || errno == EEXIST) stdinfd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
   }
   if (c.log) logfd = open(c.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (logfd >= 0) {
+    struct stat lst;
+    log_size = fstat(logfd, &lst) == 0 ? lst.st_size : 0;
+    log_path = c.log;
+    log_max_size = c.log_max_size;
+    log_max_files = c.log_max_files;
+  }
   if (ctlfd < 0 || (c.log && logfd < 0) || (c.stdin_open && stdinfd < 0)) {
     snprintf(msg, sizeof msg, "error open %s files: %s\n", dir, errname(errno));
     notify(notifyfd, msg);

@@ -26,6 +26,10 @@ struct config {
   gid_t gid;
   int tty, stdin_open;
   int ttysock;  // runtime only: where the child sends its terminal's master fd
+  // Log rotation: when `log` would grow past log_max_size bytes it becomes log.1
+  // (log.1 -> log.2 ...), keeping log_max_files files in all. 0: never rotate.
+  long long log_max_size;
+  int log_max_files;
 };
 
 int read_config(const char *path, struct config *c);
