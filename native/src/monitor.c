@@ -93,7 +93,8 @@ static long long log_size, log_max_size;
 static int log_max_files;
 
 static void rotate_log(void) {
-  static char from[4200], to[4200];
+  size_t len = strlen(log_path) + 16;  // ".<number>": on the stack, sized to the path
+  char from[len], to[len];
   int keep = log_max_files < 2 ? 2 : log_max_files;
   snprintf(to, sizeof to, "%s.%d", log_path, keep - 1);
   unlink(to);
