@@ -49,6 +49,14 @@ export function cgroupRss(rel: string): { mib: number; procs: number } {
   return { mib, procs: pids.length };
 }
 
+/** CPU time (user + system) a process has used so far, in ms. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
 export function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i];

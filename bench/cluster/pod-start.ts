@@ -14,6 +14,7 @@ import { buildBusyboxDockerArchive } from "../../test/support/images";
 import {
   type AgentProcess,
   argOf,
+  cpuMs,
   call,
   cgroupRss,
   percentile,
@@ -80,6 +81,8 @@ async function main() {
         ],
       },
     });
+    const sPid = serverPid(s);
+    const cpu0 = { agent: cpuMs(agentProc.pid), server: cpuMs(sPid) };
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: PODS }, async (_, i) => {
@@ -92,6 +95,9 @@ async function main() {
     const timeout = sleep(180_000).then(() => "timeout");
     if ((await Promise.race([done, timeout])) === "timeout")
       throw new Error(`only ${running.size}/${PODS} pods Running after 180 s`);
+    console.log(
+      `CPU used until all Running: agent ${(cpuMs(agentProc.pid) - cpu0.agent).toFixed(0)} ms, server ${(cpuMs(sPid) - cpu0.server).toFixed(0)} ms`,
+    );
     const lat = [...running.entries()].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
     const last = Math.max(...running.values()) - t0;
     console.log(
