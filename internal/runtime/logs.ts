@@ -11,7 +11,7 @@ import { watch } from "node:fs";
 import { type FileHandle, open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
-import type { LogEntry, LogOptions } from "./types";
+import type { LogEntry, LogOptions, LogStart } from "./types";
 
 export function parseLogLine(line: string): LogEntry | undefined {
   const a = line.indexOf(" ");
@@ -133,14 +133,15 @@ async function openIf(path: string, ino?: bigint, offset = 0): Promise<Cursor | 
 /**
  * Yields the log's entries, across its rotated files, oldest first; with `follow`,
  * keeps yielding new ones (through rotations) until `isDone()` says the writer has
- * finished and everything it wrote has been read. A `startOffset` starts in the
- * current file at that byte, leaving out the rotated ones.
+ * finished and everything it wrote has been read. A numeric `start` begins in the
+ * current file at that byte, leaving out the rotated ones; a LogStart begins at its
+ * byte in its file wherever rotation has moved it since.
  */
 export async function* readLog(
   path: string,
   opts: LogOptions,
   isDone: () => boolean,
-  startOffset = 0,
+  start: number | LogStart = 0,
 ): AsyncGenerator<LogEntry> {
   const sinceMs = opts.since ? opts.since.getTime() : undefined;
   const tail = opts.tail;
@@ -162,10 +163,17 @@ export async function* readLog(
     : undefined;
 
   const openFirst = async (): Promise<Cursor | undefined> => {
-    if (startOffset > 0) return openIf(path, undefined, startOffset);
+    if (typeof start === "number" && start > 0) return openIf(path, undefined, start);
     for (let attempt = 0; attempt < 10; attempt++) {
       let chain = await listChain(path);
       if (chain.length === 0) return undefined;
+      if (typeof start === "object") {
+        // Its file, found by inode; when that was deleted meanwhile, what followed it.
+        const f = chain.find((c) => c.ino === start.ino);
+        const c = f ? await openIf(f.path, f.ino, start.offset) : await openIf(chain[0].path, chain[0].ino);
+        if (c) return c;
+        continue;
+      }
       // A file last written before `since` holds nothing wanted (with a margin for
       // the kernel's coarse file clock); the newest is always read.
       if (sinceMs !== undefined)

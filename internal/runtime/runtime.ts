@@ -31,6 +31,7 @@ import type {
   ContainerStatus,
   LogEntry,
   LogOptions,
+  LogStart,
   RuntimeConfig,
   Sandbox,
   SandboxSpec,
@@ -501,7 +502,11 @@ export class Runtime {
     return join(this.containersDir, this.record(idOrName).id, "container.log");
   }
 
-  logs(idOrName: string, opts: LogOptions = {}, startOffset = 0): AsyncGenerator<LogEntry> {
+  logs(
+    idOrName: string,
+    opts: LogOptions = {},
+    startOffset: number | LogStart = 0,
+  ): AsyncGenerator<LogEntry> {
     const id = this.resolve(idOrName);
     return readLog(
       join(this.containersDir, id, "container.log"),
@@ -572,9 +577,11 @@ export class Runtime {
       }
     };
     // Output from now on: the log's current end, taken before anything is written to stdin.
-    let end = 0;
+    // With the file's inode, so that a rotation before the reader starts loses nothing.
+    let end: number | LogStart = 0;
     try {
-      end = statSync(join(dir, "container.log")).size;
+      const st = statSync(join(dir, "container.log"), { bigint: true });
+      end = { ino: st.ino, offset: Number(st.size) };
     } catch {}
     return {
       output: this.logs(rec.id, { follow: true, signal: opts.signal }, end),

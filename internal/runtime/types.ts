@@ -104,6 +104,12 @@ export interface LogEntry {
   text: string;
 }
 
+/** A place in a container's log that stays valid across rotations: a byte offset in the file with this inode. */
+export interface LogStart {
+  ino: bigint;
+  offset: number;
+}
+
 export interface LogOptions {
   follow?: boolean;
   /** only the last N lines */

@@ -1,6 +1,14 @@
 // Reading rotated CRI logs: file order, the chain by inode, and readLog on real
 // files in a temp dir where the test itself plays the monitor's rotation.
-import { appendFileSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -147,6 +155,19 @@ test("follow from an offset starts in the current file there", async () => {
   const got: string[] = [];
   for await (const e of readLog(path, { follow: true }, () => true, start)) got.push(e.text);
   assert.equal(got, ["line 8"]);
+});
+
+test("a start taken with the file's inode survives a rotation before the reader begins", async () => {
+  const path = tempLog();
+  writeFileSync(path, lines(1, 5));
+  const st = statSync(path, { bigint: true });
+  const start = { ino: st.ino, offset: Number(st.size) };
+  appendFileSync(path, lines(6, 7));
+  rotate(path, 5);
+  appendFileSync(path, lines(8, 9));
+  const got: string[] = [];
+  for await (const e of readLog(path, { follow: true }, () => true, start)) got.push(e.text);
+  assert.equal(got, numbers(6, 9));
 });
 
 test.run();
