@@ -116,9 +116,13 @@ test.before(async () => {
     ],
   });
   [a1, a2] = c.agents;
-  // Slow outcomes first, so their clocks run while the quicker tests do.
+  // Slow outcomes first, so their clocks run while the quicker tests do. They run on
+  // the server's own node (its embedded agent), so the joined agents' containers stay
+  // put for the restart test.
+  const onServer = { "kubernetes.io/hostname": c.serverNode };
   apply("liveness", {
     command: "touch /tmp/healthy; sleep 4; rm /tmp/healthy; sleep 600",
+    nodeSelector: onServer,
     container: {
       livenessProbe: {
         exec: { command: ["cat", "/tmp/healthy"] },
@@ -128,10 +132,10 @@ test.before(async () => {
       },
     },
   });
-  apply("never-ok", { command: "exit 0", restartPolicy: "Never" });
-  apply("never-fail", { command: "exit 3", restartPolicy: "Never" });
-  apply("onfailure-fail", { command: "sleep 1; exit 1", restartPolicy: "OnFailure" });
-  apply("always-crash", { command: "exit 1", restartPolicy: "Always" });
+  apply("never-ok", { command: "exit 0", restartPolicy: "Never", nodeSelector: onServer });
+  apply("never-fail", { command: "exit 3", restartPolicy: "Never", nodeSelector: onServer });
+  apply("onfailure-fail", { command: "sleep 1; exit 1", restartPolicy: "OnFailure", nodeSelector: onServer });
+  apply("always-crash", { command: "exit 1", restartPolicy: "Always", nodeSelector: onServer });
 });
 
 test.after(async () => {

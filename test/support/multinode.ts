@@ -184,6 +184,56 @@ export function removeCgroupTree(rel: string): void {
   for (const d of dirs) rmTree(d);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes what an earlier run left when it was killed before it could clean up (the
+ * test runner SIGKILLs a file that times out): everything here is named after the
+ * pid of the run that made it, and only runs whose process is gone are swept.
+ */
+export function sweepStale(): void {
+  const dead = (name: string, re: RegExp) => {
+    const m = re.exec(name);
+    return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+  };
+  const nodes = new Set<string>();
+  for (const root of cgroupRoots()) {
+    try {
+      for (const n of readdirSync(join(root, "tsk"))) if (dead(n, /^e2e(\d+)-/)) nodes.add(n);
+    } catch {}
+  }
+  try {
+    for (const n of readdirSync("/run/tsk")) if (dead(n, /^e2e(\d+)-/)) nodes.add(n);
+  } catch {}
+  for (const n of nodes) {
+    removeCgroupTree(`tsk/${n}`);
+    for (const m of mountsUnder(join("/run/tsk", n))) sh("umount", ["-l", m], true);
+    rmSync(join("/run/tsk", n), { recursive: true, force: true });
+  }
+  for (const ns of sh("ip", ["netns", "list"], true)
+    .stdout.split("\n")
+    .map((l) => l.split(" ")[0])) {
+    if (ns && dead(ns, /^e2e(\d+)-n\d+$/)) sh("ip", ["netns", "del", ns], true);
+  }
+  for (const l of sh("ip", ["-o", "link", "show"], true).stdout.split("\n")) {
+    const name = /^\d+: (tske\d+h\d+)[@:]/.exec(l)?.[1];
+    if (name && dead(name, /^tske(\d+)h/)) sh("ip", ["link", "del", name], true);
+  }
+  for (const d of readdirSync(tmpdir())) {
+    if (!dead(d, /^tsk-e2e-(\d+)-/)) continue;
+    const dir = join(tmpdir(), d);
+    for (const m of mountsUnder(dir)) sh("umount", ["-l", m], true);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function spawnLogged(argv: [string, string[]]): {
   child: ChildProcess;
   out: () => string;
@@ -216,7 +266,8 @@ export async function startCluster(opts: { agents: AgentSpec[]; serverArgs?: str
   requireBusybox();
   if (!existsSync("/usr/bin/kubectl")) throw new Error("/usr/bin/kubectl is missing");
   const prefix = `e2e${process.pid}`;
-  const tmp = mkdtempSync(join(tmpdir(), "tsk-e2e-"));
+  sweepStale();
+  const tmp = mkdtempSync(join(tmpdir(), `tsk-e2e-${process.pid}-`));
   const kubeconfig = join(tmp, "kubeconfig.yaml");
   const cacheDir = join(tmp, "kube-cache");
   const serverData = join(tmp, "server");
@@ -290,8 +341,8 @@ export async function startCluster(opts: { agents: AgentSpec[]; serverArgs?: str
     const hostIps: string[] = [];
     opts.agents.forEach((_, i) => {
       const ns = `${prefix}-n${i}`;
-      const host = `tske${process.pid % 100000}h${i}`.slice(0, 15);
-      const peer = `tske${process.pid % 100000}p${i}`.slice(0, 15);
+      const host = `tske${process.pid}h${i}`;
+      const peer = `tske${process.pid}p${i}`;
       const net = `10.231.${(process.pid % 200) + i}`;
       sh("ip", ["netns", "add", ns]);
       netnses.push(ns);
