@@ -14,9 +14,9 @@ import { buildBusyboxDockerArchive } from "../../test/support/images";
 import {
   type AgentProcess,
   argOf,
-  cpuMs,
   call,
   cgroupRss,
+  cpuMs,
   percentile,
   rssMiB,
   sleep,

@@ -5,8 +5,8 @@
 // on them concurrently.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as assert from "uvu/assert";
 import { test } from "uvu";
+import * as assert from "uvu/assert";
 import { type AgentNode, type Cluster, startCluster } from "../support/multinode";
 
 let c: Cluster;
@@ -56,8 +56,6 @@ function statusColumn(name: string): string {
   const line = c.kubectl(["get", "pod", name, "--no-headers"]).stdout.trim();
   return line.split(/\s+/)[2] ?? "";
 }
-
-const host = (n: AgentNode | string) => (typeof n === "string" ? n : n.node);
 
 interface PodOpts {
   command: string;
