@@ -24,6 +24,8 @@ export class LinkStream {
   private failed?: Error;
   private dataHandler?: DataHandler;
   private buffered: Array<{ ch: number; data: Uint8Array }> = [];
+  /** The other end closed while data still waited for a handler. */
+  private endPending = false;
   private endHandlers: Array<(error?: string) => void> = [];
   private resizeHandler?: (width: number, height: number) => void;
   private queue: Promise<void> = Promise.resolve();
@@ -43,6 +45,10 @@ export class LinkStream {
   onData(h: DataHandler): void {
     this.dataHandler = h;
     for (const b of this.buffered.splice(0)) this.deliver(b.ch, b.data);
+    if (this.endPending) {
+      this.endPending = false;
+      this.endAfterData();
+    }
   }
 
   /** Called once, when the other end closed its half (error undefined) or aborted. */
@@ -124,14 +130,20 @@ export class LinkStream {
           this.fail(new StreamClosedError(f.error));
           return;
         }
-        // Data already queued for the handler is delivered before the end.
-        this.queue = this.queue.then(() => {
-          this.remoteDone = true;
-          for (const h of this.endHandlers.splice(0)) h(undefined);
-          this.maybeForget();
-        });
+        // Data already queued for the handler is delivered before the end; data still
+        // waiting for a handler (onData not yet called) too, so the end never overtakes it.
+        if (this.dataHandler || this.buffered.length === 0) this.endAfterData();
+        else this.endPending = true;
         return;
     }
+  }
+
+  private endAfterData(): void {
+    this.queue = this.queue.then(() => {
+      this.remoteDone = true;
+      for (const h of this.endHandlers.splice(0)) h(undefined);
+      this.maybeForget();
+    });
   }
 
   private deliver(ch: number, data: Uint8Array): void {

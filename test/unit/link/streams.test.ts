@@ -130,6 +130,22 @@ test("closing one half delivers the end after the data; the other half can still
   assert.is(agent.size, 0);
 });
 
+test("data and the end that arrive before onData is set are delivered in that order", async () => {
+  const { server, agent } = pair();
+  agent.onOpen((s) => {
+    // Answer at once and close: a fast server (httpd replying and hanging up) does this.
+    void s.write(1, Buffer.from("reply")).then(() => s.close());
+  });
+  const s = await server.open("portforward", { port: 80 });
+  // The reply and the close may already be here; register the handlers late, as a caller does.
+  await tick();
+  const events: string[] = [];
+  s.onEnd((err) => events.push(`end:${err ?? ""}`));
+  s.onData((_ch, d) => void events.push(`data:${Buffer.from(d)}`));
+  await tick();
+  assert.equal(events, ["data:reply", "end:"]);
+});
+
 test("a handler that refuses at once makes the server's open fail with its reason", async () => {
   const { server, agent } = pair();
   agent.onOpen((s) => s.abort('container "c" not found'));
