@@ -2,6 +2,8 @@
 // generated defaulters that apply them to every PodSpec (pods and the templates of
 // workloads alike).
 
+import { VOLUME_SOURCES } from "../volume-sources";
+
 export type Obj = Record<string, any>;
 
 export const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
@@ -78,39 +80,6 @@ function defaultContainer(c: Obj, hostNetwork: boolean): void {
   defaultLifecycle(c.lifecycle);
   if (c.resources === undefined) c.resources = {};
 }
-
-const VOLUME_SOURCES = [
-  "hostPath",
-  "emptyDir",
-  "gcePersistentDisk",
-  "awsElasticBlockStore",
-  "gitRepo",
-  "secret",
-  "nfs",
-  "iscsi",
-  "glusterfs",
-  "persistentVolumeClaim",
-  "rbd",
-  "flexVolume",
-  "cinder",
-  "cephfs",
-  "flocker",
-  "downwardAPI",
-  "fc",
-  "azureFile",
-  "configMap",
-  "vsphereVolume",
-  "quobyte",
-  "azureDisk",
-  "photonPersistentDisk",
-  "projected",
-  "portworxVolume",
-  "scaleIO",
-  "storageos",
-  "csi",
-  "ephemeral",
-  "image",
-];
 
 /** 0644, the mode kubelet gives projected files unless told otherwise. */
 const DEFAULT_MODE = 0o644;

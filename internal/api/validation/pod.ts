@@ -1,5 +1,7 @@
 // Pod and pod template validation after pkg/apis/core/validation (ValidatePodSpec,
 // validateContainers, ValidatePodUpdate), with upstream's paths and messages.
+
+import { VOLUME_SOURCES } from "../volume-sources";
 import {
   type Cause,
   deepEqual,
@@ -30,39 +32,6 @@ type Obj = Record<string, any>;
 
 const isObj = (v: unknown): v is Obj => !!v && typeof v === "object" && !Array.isArray(v);
 const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
-
-const VOLUME_SOURCES = [
-  "hostPath",
-  "emptyDir",
-  "gcePersistentDisk",
-  "awsElasticBlockStore",
-  "gitRepo",
-  "secret",
-  "nfs",
-  "iscsi",
-  "glusterfs",
-  "persistentVolumeClaim",
-  "rbd",
-  "flexVolume",
-  "cinder",
-  "cephfs",
-  "flocker",
-  "downwardAPI",
-  "fc",
-  "azureFile",
-  "configMap",
-  "vsphereVolume",
-  "quobyte",
-  "azureDisk",
-  "photonPersistentDisk",
-  "projected",
-  "portworxVolume",
-  "scaleIO",
-  "storageos",
-  "csi",
-  "ephemeral",
-  "image",
-];
 
 const FILE_MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive";
 
