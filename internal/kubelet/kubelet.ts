@@ -5,13 +5,12 @@
 // state and the API: nothing is remembered that a restart could lose, except
 // back-off timers and probe results, which start over as in Kubernetes.
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { RESOURCES } from "../api/resources";
 import { parseQuantity } from "../api/validation/quantity";
-import { Informer, isReason, type KObject, WorkQueue, keyOf, runWorkers } from "../client";
+import { Informer, isReason, type KObject, keyOf, runWorkers, WorkQueue } from "../client";
 import type { ResolvedImage } from "../images";
 import { native } from "../runtime/native";
 import type { ContainerSpec, ContainerStatus, Sandbox } from "../runtime/types";
@@ -20,9 +19,9 @@ import {
   podDir,
   setupVolumes,
   teardownVolumes,
-  volumePaths,
   VolumeError,
   type VolumeSources,
+  volumePaths,
 } from "../volumes";
 import type { KubeletConfig, KubeletDeps } from "./config";
 import { buildEnv, ConfigError, expandCommand, podFieldValue, resourceFieldValue } from "./env";

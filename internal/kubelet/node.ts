@@ -5,8 +5,8 @@ import { readFileSync, statfsSync } from "node:fs";
 import { availableParallelism, freemem, hostname, networkInterfaces, release, totalmem } from "node:os";
 import { RESOURCES } from "../api/resources";
 import { type Client, isReason, type KObject } from "../client";
-import { GIT_VERSION, TSK_VERSION } from "../version";
 import type { ImageStore } from "../images";
+import { GIT_VERSION, TSK_VERSION } from "../version";
 import type { KubeletConfig } from "./config";
 
 export const NODES = RESOURCES.find((r) => r.group === "" && r.plural === "nodes")!;

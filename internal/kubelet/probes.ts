@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
-import type { ContainerStatus } from "../runtime/types";
 import type { Runtime } from "../runtime";
+import type { ContainerStatus } from "../runtime/types";
 import type { EventRecorder } from "./events";
 
 type Obj = Record<string, any>;

@@ -4,12 +4,12 @@
 // plain objects; the kubelet hands it lookups for ConfigMaps and Secrets.
 import {
   chmodSync,
-  renameSync,
   existsSync,
   lstatSync,
   mkdirSync,
-  readFileSync,
   readdirSync,
+  readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,

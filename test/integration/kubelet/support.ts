@@ -2,7 +2,7 @@
 // through admission, as the server's own components use it), a busybox image imported
 // into a real image store, a real Runtime with its own node name, and the kubelet.
 // cleanup() removes every container, sandbox, mount and cgroup even when a test failed.
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RESOURCES } from "../../../internal/api/resources";
