@@ -161,11 +161,12 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
     throw new Error(`starting API server: ${(err as Error).message}`, { cause: err });
   }
   const stopControllers = new AbortController();
-  const system = (name: string) =>
+  // The server's own components act as system users through the in-process client.
+  const system = (name: string, fieldManager = name) =>
     new LocalClient(
       api.registry,
       { username: `system:${name}`, groups: ["system:masters", "system:authenticated"] },
-      name,
+      fieldManager,
     );
   link = createLinkServer({
     registry: api.registry,
@@ -177,21 +178,9 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
   });
   await nodeRules.start(system("tsk-node-authorizer"), stopControllers.signal);
   await link.start(system("tsk-link"), stopControllers.signal);
-  const controllers = startControllers(
-    new LocalClient(
-      api.registry,
-      { username: "system:kube-controller-manager", groups: ["system:masters", "system:authenticated"] },
-      "kube-controller-manager",
-    ),
-    stopControllers.signal,
-    log,
-  );
+  const controllers = startControllers(system("kube-controller-manager"), stopControllers.signal, log);
   const scheduler = startScheduler(
-    new LocalClient(
-      api.registry,
-      { username: "system:kube-scheduler", groups: ["system:masters", "system:authenticated"] },
-      "default-scheduler",
-    ),
+    system("kube-scheduler", "default-scheduler"),
     stopControllers.signal,
     log,
   ).catch((err) => log(`scheduler stopped: ${(err as Error).stack ?? err}`));
@@ -204,6 +193,16 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
   // The server's own machine runs an agent like any other, over the link on loopback.
   const stopAgent = new AbortController();
   let agent: RunningAgent | undefined;
+  // Reverse order of start. Containers keep running; the next start picks them up again.
+  const shutdown = async () => {
+    stopAgent.abort();
+    await agent?.stopped;
+    stopControllers.abort();
+    await Promise.all([controllers, scheduler]);
+    link?.close();
+    await api.close();
+    await store.close();
+  };
   if (!config.disableAgent) {
     try {
       agent = await startAgent(
@@ -222,29 +221,11 @@ export async function startServer(config: ServerConfig, log: (msg: string) => vo
         (m) => log(`agent: ${m}`),
       );
     } catch (err) {
-      stopAgent.abort();
-      stopControllers.abort();
-      await Promise.all([controllers, scheduler]);
-      link.close();
-      await api.close();
-      await store.close();
+      await shutdown();
       throw new Error(`starting the agent: ${(err as Error).message}`, { cause: err });
     }
   }
-  return {
-    url: api.url,
-    stop: async () => {
-      // Containers keep running; the next start picks them up again.
-      stopAgent.abort();
-      await agent?.stopped;
-      stopControllers.abort();
-      await controllers;
-      await scheduler;
-      link?.close();
-      await api.close();
-      await store.close();
-    },
-  };
+  return { url: api.url, stop: shutdown };
 }
 
 export async function run(argv: string[]): Promise<number> {
