@@ -13,6 +13,12 @@ export interface NativeAddon {
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   umount(target: string, flags: number): void;
   /**
+   * A new TCP socket (non-blocking, close-on-exec, unconnected) created inside the
+   * network namespace bound at `netnsPath`; returns its fd. Throws with code ENOENT
+   * (no such file), EINVAL (not a network namespace) or EPERM. See runtime/dial.ts.
+   */
+  socketInNetns(netnsPath: string, family: 4 | 6): number;
+  /**
    * Spawns a self-daemonizing helper (new session, stdio on /dev/null, fd 3 a pipe
    * back to us), reaps its first process and resolves with the first line it wrote on fd 3.
    */

@@ -1,5 +1,6 @@
 // In-process system calls for the agent: device nodes and extended attributes for
-// unpacking layers (overlay whiteouts), mounts and namespace handles for sandboxes.
+// unpacking layers (overlay whiteouts), mounts and namespace handles for sandboxes,
+// and sockets created inside a pod's network namespace (probes, port-forward).
 // Each function throws an Error whose `code` is the errno name and whose message
 // names the operation and the path ("mknod /x/y: EPERM").
 #include <napi.h>
@@ -14,6 +15,10 @@
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,6 +38,7 @@ const char *ErrnoName(int err) {
     E(EACCES) E(EFAULT) E(EBUSY) E(EEXIST) E(EXDEV) E(ENODEV) E(ENOTDIR) E(EISDIR) E(EINVAL) E(ENFILE)
     E(EMFILE) E(ENOTTY) E(EFBIG) E(ENOSPC) E(ESPIPE) E(EROFS) E(EMLINK) E(EPIPE) E(ERANGE) E(ENAMETOOLONG)
     E(ENOSYS) E(ENOTEMPTY) E(ELOOP) E(ENODATA) E(ENOTSUP) E(EOVERFLOW) E(EDQUOT)
+    E(EAFNOSUPPORT) E(EPROTONOSUPPORT) E(ENOBUFS)
 #undef E
     default:
       return "EUNKNOWN";
@@ -249,6 +255,53 @@ Napi::Value SpawnReport(const Napi::CallbackInfo &info) {
   return promise;
 }
 
+// socketInNetns(netnsPath, family): a new TCP socket (non-blocking, close-on-exec,
+// not yet connected) that lives in the network namespace bound at netnsPath; family
+// is 4 or 6. A socket keeps the namespace it was created in, so the caller connects
+// it like any other one. The calling thread enters the namespace only for the
+// socket() call and returns to its own namespace before anything else runs on it.
+Napi::Value SocketInNetns(const Napi::CallbackInfo &info) {
+  std::string path;
+  uint64_t family;
+  if (!ArgString(info, 0, &path) || !ArgUint(info, 1, &family)) return info.Env().Undefined();
+  if (family != 4 && family != 6) {
+    Napi::TypeError::New(info.Env(), "argument 2 must be 4 or 6").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  // This thread's namespace now (the thread's, not the process's: another thread
+  // may have been moved on purpose), opened before leaving it so we can come back.
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) return ThrowErrno(info.Env(), "open", "/proc/thread-self/ns/net", errno);
+  int target = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    return ThrowErrno(info.Env(), "open", path, e);
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    // EINVAL: the file is not a network namespace (e.g. the bind mount is gone).
+    int e = errno;
+    close(target);
+    close(self);
+    return ThrowErrno(info.Env(), "setns", path, e);
+  }
+  int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int socketErr = errno;
+  if (setns(self, CLONE_NEWNET) != 0) {
+    // This is the JavaScript thread: every socket it opens afterwards (the link to
+    // the server, listeners, other pods' probes) would silently live in this pod's
+    // namespace. There is no safe way to go on; dying lets the supervisor restart
+    // the agent in the right namespace (containers keep running and are re-adopted).
+    fprintf(stderr, "tsk: cannot return to the original network namespace after entering %s: %s\n",
+            path.c_str(), ErrnoName(errno));
+    abort();
+  }
+  close(target);
+  close(self);
+  if (fd < 0) return ThrowErrno(info.Env(), "socket in", path, socketErr);
+  return Napi::Number::New(info.Env(), fd);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnReport", Napi::Function::New(env, SpawnReport, "spawnReport"));
   exports.Set("mknod", Napi::Function::New(env, Mknod, "mknod"));
@@ -256,6 +309,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lgetxattr", Napi::Function::New(env, Lgetxattr, "lgetxattr"));
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount", Napi::Function::New(env, Umount, "umount"));
+  exports.Set("socketInNetns", Napi::Function::New(env, SocketInNetns, "socketInNetns"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("MS_RDONLY", (double)MS_RDONLY);
   c.Set("MS_NOSUID", (double)MS_NOSUID);
