@@ -23,6 +23,7 @@ import { rm } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { helperPath } from "../embed";
+import { CapabilityError, capabilitySet, hostCapabilities } from "./capabilities";
 import { type CgroupManager, type CgroupStats, cgroupManager } from "./cgroups";
 import { readLog } from "./logs";
 import { native } from "./native";
@@ -166,7 +167,9 @@ export class Runtime {
     };
     try {
       for (const f of [sb.netns, sb.ipcns, sb.utsns]) writeFileSync(f, "");
-      this.cgroups.create(sb.cgroup, spec.resources ?? {});
+      // As the kubelet leaves a pod's cgroup: every device, so that a privileged container
+      // in it can have them; each container's own cgroup narrows that down.
+      allowAllDevices(this.cgroups.create(sb.cgroup, spec.resources ?? {}));
       await runHelper(["sandbox", dir, spec.hostname]);
       writeFileSync(join(dir, "sandbox.json"), JSON.stringify(sb));
     } catch (err) {
@@ -251,6 +254,16 @@ export class Runtime {
         );
     }
     const sandbox = spec.sandboxId ? this.getSandbox(spec.sandboxId) : undefined;
+    let caps: bigint;
+    try {
+      caps = capabilitySet(
+        { privileged: spec.privileged, add: spec.capAdd, drop: spec.capDrop },
+        hostCapabilities(),
+      );
+    } catch (err) {
+      if (err instanceof CapabilityError) throw new RuntimeError("InvalidArgument", err.message);
+      throw err;
+    }
 
     const cfg = spec.config ?? {};
     const entrypoint = spec.command ?? cfg.Entrypoint ?? [];
@@ -290,6 +303,7 @@ export class Runtime {
       for (const d of ["rootfs", "upper", "work"]) mkdirSync(join(dir, d), { recursive: true });
       writeFileSync(join(dir, "container.json"), JSON.stringify(rec));
       const dirs = this.cgroups.create(cgroup, spec.resources ?? {});
+      if (spec.privileged) allowAllDevices(dirs);
       const kv: string[] = [
         "rootfs",
         join(dir, "rootfs"),
@@ -315,6 +329,14 @@ export class Runtime {
         String(this.logMaxSize),
         "log_max_files",
         String(this.logMaxFiles),
+        "caps",
+        caps.toString(16),
+        "privileged",
+        spec.privileged ? "1" : "0",
+        "readonly_rootfs",
+        spec.readOnlyRootfs ? "1" : "0",
+        "no_new_privs",
+        (spec.noNewPrivileges ?? true) ? "1" : "0",
       ];
       if (sandbox) kv.push("netns", sandbox.netns, "ipcns", sandbox.ipcns, "utsns", sandbox.utsns);
       for (const g of groups) kv.push("group", String(g));
@@ -700,6 +722,14 @@ export function mergeEnv(...lists: string[][]): string[] {
       m.set(k, e);
     }
   return [...m.values()];
+}
+
+/** cgroup v1: lets the cgroup use every device (v2 has no device files: nothing to do). */
+function allowAllDevices(dirs: string[]): void {
+  for (const d of dirs) {
+    const f = join(d, "devices.allow");
+    if (existsSync(f)) writeFileSync(f, "a");
+  }
 }
 
 function killQuiet(pid: number, sig: NodeJS.Signals): void {

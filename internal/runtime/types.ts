@@ -52,6 +52,24 @@ export interface ContainerSpec {
   /** join this sandbox's network, IPC and UTS namespaces and place the cgroup under its pod cgroup */
   sandboxId?: string;
   labels?: Record<string, string>;
+  /**
+   * Every capability, no seccomp filter, the host's devices in /dev, /sys writable and
+   * /proc unmasked (Kubernetes `privileged`, `docker run --privileged`).
+   */
+  privileged?: boolean;
+  /** capabilities added to Docker's default set: "NET_ADMIN", "CAP_NET_ADMIN" or "ALL" */
+  capAdd?: string[];
+  /** capabilities removed from it ("ALL": start from none, then capAdd) */
+  capDrop?: string[];
+  /** the rootfs is read-only; volumes, /dev, /proc, /sys and /etc/hosts keep their own modes */
+  readOnlyRootfs?: boolean;
+  /**
+   * Sets no_new_privs: setuid binaries and file capabilities grant nothing (Kubernetes
+   * `allowPrivilegeEscalation: false`, Docker `--security-opt no-new-privileges`). Default
+   * true here, the safe choice; Kubernetes and Docker default to false, so the kubelet and
+   * `tsk ctr run` always say which. The seccomp filter does not need it.
+   */
+  noNewPrivileges?: boolean;
 }
 
 export type ContainerState = "created" | "running" | "exited" | "unknown";

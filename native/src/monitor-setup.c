@@ -1,6 +1,7 @@
 // What happens inside the container's new namespaces before exec: rootfs, /proc,
 // /sys, /dev, volumes, pivot_root, masked paths, hostname, cgroup, privileges.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -119,6 +121,12 @@ int read_config(const char *path, struct config *c) {
     else if (!strcmp(k, "gid")) c->gid = strtoul(v, NULL, 10);
     else if (!strcmp(k, "log_max_size")) c->log_max_size = strtoll(v, NULL, 10);
     else if (!strcmp(k, "log_max_files")) c->log_max_files = atoi(v);
+    else if (!strcmp(k, "caps")) {
+      c->caps = strtoull(v, NULL, 16);
+      c->has_caps = 1;
+    } else if (!strcmp(k, "privileged")) c->privileged = v[0] == '1';
+    else if (!strcmp(k, "readonly_rootfs")) c->readonly_rootfs = v[0] == '1';
+    else if (!strcmp(k, "no_new_privs")) c->no_new_privs = v[0] == '1';
     else if (!strcmp(k, "tty")) c->tty = v[0] == '1';
     else if (!strcmp(k, "stdin")) c->stdin_open = v[0] == '1';
     else if (!strcmp(k, "group") && c->ngroups < 32) c->groups[c->ngroups++] = strtoul(v, NULL, 10);
@@ -209,20 +217,53 @@ void loopback_up(void) {
 }
 
 // Docker's default capability set.
-static const int default_caps[] = {
+static const int docker_caps[] = {
     CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,     CAP_MKNOD,
     CAP_NET_RAW,    CAP_SETGID,       CAP_SETUID,           CAP_SETFCAP,    CAP_SETPCAP,
     CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL,         CAP_AUDIT_WRITE,
 };
 
-int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen) {
+unsigned long long default_caps(void) {
   unsigned long long keep = 0;
-  for (size_t i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++) keep |= 1ULL << default_caps[i];
+  for (size_t i = 0; i < sizeof docker_caps / sizeof docker_caps[0]; i++) keep |= 1ULL << docker_caps[i];
+  return keep;
+}
+
+int apply_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const struct privileges *p, char *err,
+                     size_t errlen) {
+  unsigned long long caps = 0;
   for (int cap = 0; cap < 64; cap++) {
-    if (keep & (1ULL << cap)) continue;
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno == EINVAL) break;  // past the last cap
+    int held = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (held < 0) break;  // past the last capability this kernel knows
+    if (!(p->caps & (1ULL << cap))) {
+      if (held && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+        snprintf(err, errlen, "drop capability %d from the bounding set: %s", cap, errname(errno));
+        return -1;
+      }
+    } else if (!held) {
+      snprintf(err, errlen, "capability %d is not in this node's bounding set", cap);
+      return -1;
+    } else {
+      caps |= 1ULL << cap;
+    }
   }
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+    snprintf(err, errlen, "clear ambient capabilities: %s", errname(errno));
+    return -1;
+  }
+  if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+    snprintf(err, errlen, "no_new_privs: %s", errname(errno));
+    return -1;
+  }
+  // Before the capabilities go: without no_new_privs, installing a filter needs CAP_SYS_ADMIN.
+  if (p->seccomp && install_seccomp(caps) < 0) {
+    snprintf(err, errlen, "seccomp filter: %s", errname(errno));
+    return -1;
+  }
+  if (uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+    snprintf(err, errlen, "keep capabilities: %s", errname(errno));
+    return -1;
+  }
   if (setgroups(ngroups, groups) < 0) {
     snprintf(err, errlen, "setgroups: %s", errname(errno));
     return -1;
@@ -235,26 +276,45 @@ int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char
     snprintf(err, errlen, "setuid %u: %s", uid, errname(errno));
     return -1;
   }
-  if (uid == 0) {
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    data[0].effective = data[0].permitted = data[0].inheritable = (unsigned)keep;
-    data[1].effective = data[1].permitted = data[1].inheritable = (unsigned)(keep >> 32);
-    if (syscall(SYS_capset, &hdr, data) < 0) {
-      snprintf(err, errlen, "capset: %s", errname(errno));
-      return -1;
-    }
-  }
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-    snprintf(err, errlen, "no_new_privs: %s", errname(errno));
-    return -1;
-  }
-  if (install_seccomp() < 0) {
-    snprintf(err, errlen, "seccomp filter: %s", errname(errno));
+  if (uid != 0) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  data[0].effective = data[0].permitted = (unsigned)caps;
+  data[1].effective = data[1].permitted = (unsigned)(caps >> 32);
+  if (syscall(SYS_capset, &hdr, data) < 0) {
+    snprintf(err, errlen, "capset: %s", errname(errno));
     return -1;
   }
   return 0;
+}
+
+// "Key:\tHEX" or "Key:\tN" from a /proc/PID/status text.
+static const char *status_field(const char *text, const char *key) {
+  size_t n = strlen(key);
+  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+    if (!strncmp(l, key, n) && l[n] == ':') return l + n + 1;
+  return NULL;
+}
+
+int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen) {
+  struct privileges p = {default_caps(), 1, 1};
+  char buf[8192];
+  int fd = open("/proc/1/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0) close(fd);
+  if (n > 0) {
+    buf[n] = 0;
+    const char *bnd = status_field(buf, "CapBnd");
+    const char *nnp = status_field(buf, "NoNewPrivs");
+    const char *sec = status_field(buf, "Seccomp");
+    if (bnd && nnp && sec) {
+      p.caps = strtoull(bnd, NULL, 16);
+      p.no_new_privs = strtol(nnp, NULL, 10) != 0;
+      p.seccomp = strtol(sec, NULL, 10) != 0;
+    }
+  }
+  return apply_privileges(uid, gid, groups, ngroups, &p, err, errlen);
 }
 
 // Opens (creating directories as needed) a path inside the rootfs without ever
@@ -294,13 +354,95 @@ static int open_in_root(int rootfd, const char *path, int as_file, int errfd) {
   return cur;
 }
 
+// Whether a volume's target lies inside /dev (and so is mounted after /dev is set up).
+static int under_dev(const char *dst) {
+  while (*dst == '/') dst++;
+  if (strncmp(dst, "dev", 3) != 0) return 0;
+  dst += 3;
+  if (*dst != '/') return 0;
+  while (*dst == '/') dst++;
+  return *dst != 0;
+}
+
+static void bind_volumes(struct config *c, int rootfd, int in_dev, int errfd) {
+  for (int i = 0; i < c->nbinds; i++) {
+    struct bind *b = &c->binds[i];
+    if (under_dev(b->dst) != in_dev) continue;
+    struct stat st;
+    if (stat(b->src, &st) < 0) fail(errfd, "volume %s: %s", b->src, errname(errno));
+    int fd = open_in_root(rootfd, b->dst, !S_ISDIR(st.st_mode), errfd);
+    char target[64];
+    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+    if (mount(b->src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+      fail(errfd, "bind %s on %s: %s", b->src, b->dst, errname(errno));
+    close(fd);
+    if (b->ro) {
+      // The O_PATH fd still points below the new mount: open the mount's root again.
+      fd = open_in_root(rootfd, b->dst, !S_ISDIR(st.st_mode), errfd);
+      snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        fail(errfd, "remount %s read-only: %s", b->dst, errname(errno));
+      close(fd);
+    }
+  }
+}
+
+// readOnlyRootFilesystem: the root mount itself becomes read-only, keeping its other
+// flags; volumes, /dev, /proc and /sys are mounts of their own and stay as they are.
+static void readonly_root(int errfd) {
+  struct statvfs sv;
+  if (statvfs("/", &sv) < 0) fail(errfd, "statvfs /: %s", errname(errno));
+  unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+  if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+  if (sv.f_flag & ST_NOATIME) flags |= MS_NOATIME;
+  if (sv.f_flag & ST_NODIRATIME) flags |= MS_NODIRATIME;
+  if (sv.f_flag & ST_RELATIME) flags |= MS_RELATIME;
+  if (mount(NULL, "/", NULL, flags, NULL) < 0) fail(errfd, "remount / read-only: %s", errname(errno));
+}
+
 static void mount_or_fail(int errfd, const char *src, const char *dst, const char *type, unsigned long flags,
                           const char *data) {
   if (mount(src, dst, type, flags, data) < 0)
     fail(errfd, "mount %s on %s: %s", type ? type : src, dst, errname(errno));
 }
 
-static void setup_dev(int errfd) {
+// A privileged container sees the host's devices, as runc gives it the devices containerd
+// lists from the host: every character and block device under /dev is made again (same
+// numbers, mode and owner) in the container's /dev, except the kernel's own pseudo-terminal
+// and shared-memory trees, which the container has its own instances of.
+static void copy_host_devices(const char *host, const char *dst, int depth, int errfd) {
+  DIR *d = opendir(host);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const char *n = e->d_name;
+    if (!strcmp(n, ".") || !strcmp(n, "..")) continue;
+    char from[4096], to[4096];
+    snprintf(from, sizeof from, "%s/%s", host, n);
+    snprintf(to, sizeof to, "%s/%s", dst, n);
+    struct stat st;
+    if (lstat(from, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (depth == 0 && (!strcmp(n, "pts") || !strcmp(n, "shm") || !strcmp(n, "mqueue") || !strcmp(n, "fd")))
+        continue;
+      if (depth < 8 && (mkdir(to, st.st_mode & 07777) == 0 || errno == EEXIST))
+        copy_host_devices(from, to, depth + 1, errfd);
+      continue;
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) continue;
+    if (depth == 0 && (!strcmp(n, "console") || !strcmp(n, "ptmx"))) continue;
+    if (mknod(to, st.st_mode, st.st_rdev) < 0) {
+      if (errno == EEXIST) continue;
+      fail(errfd, "mknod /%s: %s", to, errname(errno));
+    }
+    if (chown(to, st.st_uid, st.st_gid) < 0) fail(errfd, "chown /%s: %s", to, errname(errno));
+  }
+  closedir(d);
+}
+
+static void setup_dev(int errfd, int privileged) {
   mount_or_fail(errfd, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
   static const struct {
     const char *name;
@@ -320,6 +462,11 @@ static void setup_dev(int errfd) {
       symlink("/proc/self/fd/0", "dev/stdin") < 0 || symlink("/proc/self/fd/1", "dev/stdout") < 0 ||
       symlink("/proc/self/fd/2", "dev/stderr") < 0 || symlink("/proc/kcore", "dev/core") < 0)
     fail(errfd, "symlinks in /dev: %s", errname(errno));
+  if (privileged) {
+    old = umask(0);
+    copy_host_devices("/dev", "dev", 0, errfd);
+    umask(old);
+  }
 }
 
 static const char *masked[] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
@@ -392,38 +539,23 @@ void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
   int rootfd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail(errfd, "open rootfs: %s", errname(errno));
 
-  // Volumes first, so that a volume at /dev or /proc cannot hide the system mounts.
-  for (int i = 0; i < c->nbinds; i++) {
-    struct bind *b = &c->binds[i];
-    struct stat st;
-    if (stat(b->src, &st) < 0) fail(errfd, "volume %s: %s", b->src, errname(errno));
-    int fd = open_in_root(rootfd, b->dst, !S_ISDIR(st.st_mode), errfd);
-    char target[64];
-    snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-    if (mount(b->src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-      fail(errfd, "bind %s on %s: %s", b->src, b->dst, errname(errno));
-    close(fd);
-    if (b->ro) {
-      // The O_PATH fd still points below the new mount: open the mount's root again.
-      fd = open_in_root(rootfd, b->dst, !S_ISDIR(st.st_mode), errfd);
-      snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
-      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-        fail(errfd, "remount %s read-only: %s", b->dst, errname(errno));
-      close(fd);
-    }
-  }
-
+  // Volumes first, so that a volume at /dev or /proc cannot hide the system mounts;
+  // those inside /dev (a termination log, /dev/shm) once the container's /dev exists.
+  bind_volumes(c, rootfd, 0, errfd);
   mkdir("proc", 0555);
   mkdir("sys", 0555);
   mkdir("dev", 0755);
   mount_or_fail(errfd, "proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  if (mount("sysfs", "sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-    // A joined network namespace that is not ours to show: bind the host's read-only.
+  // Read-only unless privileged (runc's default spec and its privileged variant).
+  unsigned long ro = c->privileged ? 0 : MS_RDONLY;
+  if (mount("sysfs", "sys", "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+    // A joined network namespace that is not ours to show: bind the host's.
     mount_or_fail(errfd, "/sys", "sys", NULL, MS_BIND | MS_REC, NULL);
-    mount_or_fail(errfd, NULL, "sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    if (ro) mount_or_fail(errfd, NULL, "sys", NULL, MS_BIND | MS_REMOUNT | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
   }
   trace("proc sys");
-  setup_dev(errfd);
+  setup_dev(errfd, c->privileged);
+  bind_volumes(c, rootfd, 1, errfd);
   trace("dev");
 
   if (syscall(SYS_pivot_root, ".", ".") < 0) fail(errfd, "pivot_root %s: %s", c->rootfs, errname(errno));
@@ -431,7 +563,7 @@ void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
   if (chdir("/") < 0) fail(errfd, "chdir /: %s", errname(errno));
   close(rootfd);
   trace("pivot");
-  mask_paths(errfd);
+  if (!c->privileged) mask_paths(errfd);
   trace("masked");
   if (c->tty) open_terminal(c->ttysock, errfd);
   char joined;
@@ -447,7 +579,9 @@ void container_init(struct config *c, int errfd, int syncfd, int cgfd) {
     if (errno != ENOENT || mkdir_p(cwd, 0755) < 0 || chdir(cwd) < 0)
       fail(errfd, "working directory %s: %s", cwd, errname(errno));
   }
-  if (drop_privileges(c->uid, c->gid, c->groups, c->ngroups, err, sizeof err) < 0) fail(errfd, "%s", err);
+  if (c->readonly_rootfs) readonly_root(errfd);
+  struct privileges p = {c->has_caps ? c->caps : default_caps(), c->no_new_privs, !c->privileged};
+  if (apply_privileges(c->uid, c->gid, c->groups, c->ngroups, &p, err, sizeof err) < 0) fail(errfd, "%s", err);
 
   trace("privileges");
   char ready = 1;

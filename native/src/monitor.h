@@ -30,6 +30,11 @@ struct config {
   // (log.1 -> log.2 ...), keeping log_max_files files in all. 0: never rotate.
   long long log_max_size;
   int log_max_files;
+  // Security: the capability set (bit N = capability N; has_caps 0: Docker's default),
+  // privileged (host devices, writable /sys, unmasked /proc, no seccomp filter), a
+  // read-only rootfs, and no_new_privs (Kubernetes allowPrivilegeEscalation: false).
+  unsigned long long caps;
+  int has_caps, privileged, readonly_rootfs, no_new_privs;
 };
 
 int read_config(const char *path, struct config *c);
@@ -47,11 +52,30 @@ int join_cgroups(const char *const *dirs, int n, char *err, size_t errlen);
 int cgroups_v1(const char *const *dirs, int n);
 // Moves process pid (0: the caller) into the cgroups.
 int move_to_cgroups(const char *const *dirs, int n, int pid, char *err, size_t errlen);
-// Bounding set, groups, uid/gid, Docker's default capabilities, no_new_privs.
+// What a container's processes may do: capabilities (bit N = capability N), whether
+// no_new_privs is set and whether the seccomp filter is installed.
+struct privileges {
+  unsigned long long caps;
+  int no_new_privs, seccomp;
+};
+// Docker's (and containerd's) default capability set.
+unsigned long long default_caps(void);
+// In runc's order: bounding set, no_new_privs, seccomp filter (while CAP_SYS_ADMIN is
+// still held, so it needs no no_new_privs), groups and uid/gid keeping the permitted set,
+// then effective = permitted = caps; inheritable and ambient empty (as containerd does:
+// a non-root user keeps the bounding set, and gains capabilities only through file caps).
+int apply_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const struct privileges *p, char *err,
+                     size_t errlen);
+// For exec: the privileges of the joined container's init (pid 1 of its pid namespace, as
+// seen through its /proc): its bounding set, no_new_privs and seccomp, which a process can
+// only ever lose, so an exec never gets more than the container. Docker's defaults when
+// /proc/1/status cannot be read.
 int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen);
 int mkdir_p(const char *path, mode_t mode);
-// Docker-like seccomp deny list (seccomp.c); needs no_new_privs first.
-int install_seccomp(void);
+// Docker-like seccomp deny list (seccomp.c): what `caps` grants (mount with CAP_SYS_ADMIN,
+// reboot with CAP_SYS_BOOT ...) stays allowed, as in Docker's default profile. Needs
+// no_new_privs or CAP_SYS_ADMIN.
+int install_seccomp(unsigned long long caps);
 void loopback_up(void);
 void fail(int fd, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 const char *errname(int e);
