@@ -2,15 +2,18 @@
 // keyed by the runtime container id so a restarted container starts over. Results
 // are kept here; the sync loop reads them when it computes status and restarts a
 // container whose liveness failed.
-import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { connect } from "node:net";
+import { isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import type { Runtime } from "../runtime";
+import { DialError, dialInNetns, dialTcp, joinHostPort, NetnsError } from "../runtime/dial";
 import type { ContainerStatus } from "../runtime/types";
 import type { EventRecorder } from "./events";
 
 type Obj = Record<string, any>;
+
+/** The User-Agent the kubelet's prober sends ("kube-probe/<major>.<minor>"). */
+const PROBE_USER_AGENT = "kube-probe/1.32";
 type Kind = "liveness" | "readiness" | "startup";
 
 export type ProbeOutcome = { ok: true } | { ok: false; message: string } | { error: string };
@@ -135,102 +138,66 @@ export class ProbeManager {
       if (code === 0) return { ok: true };
       return { ok: false, message: output.trim() || `command exited with ${code}` };
     }
-    const host = this.probeHost(pod, probe.httpGet?.host ?? probe.tcpSocket?.host);
-    if (host === undefined && probe.tcpSocket) {
-      // The pod's network namespace is not reachable from the node yet (no pod network,
-      // no way to dial from inside): a listening socket on the port, read from the
-      // namespace's own socket table, is what a connect would have found.
-      const port = resolvePort(c, probe.tcpSocket.port);
-      if (!port) return { error: `unknown port ${probe.tcpSocket.port}` };
-      let pid = 0;
-      try {
-        pid = this.runtime.status(containerId).pid;
-      } catch (err) {
-        return { error: (err as Error).message };
-      }
-      if (!pid) return { ok: false, message: "container is not running" };
-      const listening = listeningPorts(pid);
-      if (listening === undefined) return { error: `reading the sockets of process ${pid} failed` };
-      return listening.has(port)
-        ? { ok: true }
-        : { ok: false, message: `dial tcp 127.0.0.1:${port}: connect: connection refused` };
-    }
-    if (host === undefined)
-      return {
-        error: "HTTP probes of pods outside the host network need the pod network (not on this node yet)",
-      };
     if (probe.httpGet) {
       const port = resolvePort(c, probe.httpGet.port);
       if (!port) return { error: `unknown port ${probe.httpGet.port}` };
-      return this.httpGet(host, port, probe.httpGet, timeoutMs);
+      const t = this.target(pod, probe.httpGet.host);
+      if ("error" in t) return t;
+      return httpGet(t, port, probe.httpGet, timeoutMs);
     }
     if (probe.tcpSocket) {
       const port = resolvePort(c, probe.tcpSocket.port);
       if (!port) return { error: `unknown port ${probe.tcpSocket.port}` };
-      return new Promise((resolve) => {
-        const s = connect({ host, port, timeout: timeoutMs });
-        s.once("connect", () => {
-          s.destroy();
-          resolve({ ok: true });
-        });
-        s.once("timeout", () => {
-          s.destroy();
-          resolve({ ok: false, message: `dial tcp ${host}:${port}: i/o timeout` });
-        });
-        s.once("error", (err) => resolve({ ok: false, message: `dial tcp ${host}:${port}: ${err.message}` }));
-      });
+      const t = this.target(pod, probe.tcpSocket.host);
+      if ("error" in t) return t;
+      try {
+        (await dial(t, port, timeoutMs)).destroy();
+        return { ok: true };
+      } catch (err) {
+        if (err instanceof NetnsError || !(err instanceof DialError))
+          return { error: (err as Error).message };
+        return { ok: false, message: err.message };
+      }
     }
     if (probe.grpc) return { error: "gRPC probes are not supported" };
     return { error: "probe has no handler" };
   }
 
-  private probeHost(pod: Obj, host: string | undefined): string | undefined {
-    if (host) return host;
+  /**
+   * Where a probe or hook connects. The kubelet dials the pod's IP from the node; a
+   * pod outside the host network has no address the node can route to here (no pod
+   * network yet), so the connection is made from inside the pod's own network
+   * namespace, to its IP once it has one and to its loopback until then. An explicit
+   * `host` is dialed from the node, as the kubelet does (it is some other machine).
+   */
+  private target(pod: Obj, host: string | undefined): Target | { error: string } {
+    if (host) return { host };
     // Host network pods listen on the node's addresses; loopback reaches them.
-    return pod.spec?.hostNetwork ? "127.0.0.1" : undefined;
+    if (pod.spec?.hostNetwork) return { host: "127.0.0.1" };
+    let netns: string;
+    try {
+      netns = this.runtime.getSandbox(pod.metadata.uid).netns;
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+    const ip = pod.status?.podIP;
+    return { host: typeof ip === "string" && isIP(ip) ? ip : "127.0.0.1", netns };
   }
 
-  private httpGet(host: string, port: number, g: Obj, timeoutMs: number): Promise<ProbeOutcome> {
-    return new Promise((resolve) => {
-      const headers: Record<string, string> = { "User-Agent": "kube-probe/1.32", Accept: "*/*" };
-      for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
-      const req = (g.scheme === "HTTPS" ? httpsRequest : request)(
-        {
-          host,
-          port,
-          path: g.path ?? "/",
-          method: "GET",
-          headers,
-          timeout: timeoutMs,
-          rejectUnauthorized: false,
-        },
-        (res) => {
-          res.resume();
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 400) resolve({ ok: true });
-          else resolve({ ok: false, message: `HTTP probe failed with statuscode: ${code}` });
-        },
-      );
-      req.on("timeout", () => {
-        req.destroy();
-        resolve({
-          ok: false,
-          message: `Get "http://${host}:${port}${g.path ?? "/"}": context deadline exceeded`,
-        });
-      });
-      req.on("error", (err) =>
-        resolve({ ok: false, message: `Get "http://${host}:${port}${g.path ?? "/"}": ${err.message}` }),
-      );
-      req.end();
-    });
-  }
-
-  /** One HTTP GET for a preStop hook. */
-  async httpOnce(pod: Obj, g: Obj, timeoutSeconds: number): Promise<void> {
-    const host = this.probeHost(pod, g.host);
-    const port = typeof g.port === "number" ? g.port : Number(g.port);
-    if (host === undefined || !port) return;
-    await this.httpGet(host, port, g, timeoutSeconds * 1000);
+  /**
+   * One HTTP GET for a lifecycle hook (preStop, postStart), reaching the pod as probes
+   * do. `c` resolves a named port. The outcome says whether the hook failed and why.
+   */
+  async httpOnce(pod: Obj, g: Obj, timeoutSeconds: number, c?: Obj): Promise<ProbeOutcome> {
+    // Without the container, a named port is looked up in every container of the pod.
+    const port = resolvePort(
+      c ?? { ports: (pod.spec?.containers ?? []).flatMap((x: Obj) => x.ports ?? []) },
+      g.port ?? "",
+    );
+    if (!port) return { error: `unknown port ${g.port}` };
+    const t = this.target(pod, g.host);
+    if ("error" in t) return t;
+    return httpGet(t, port, g, timeoutSeconds * 1000);
   }
 
   /** The container has failed its liveness probe (reset once the container is restarted). */
@@ -284,27 +251,82 @@ export class ProbeManager {
   }
 }
 
-/** TCP ports in LISTEN state in the network namespace of `pid` (IPv4 and IPv6). */
-export function listeningPorts(pid: number): Set<number> | undefined {
-  const out = new Set<number>();
-  let read = false;
-  for (const f of ["tcp", "tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/net/${f}`, "utf8");
-    } catch {
-      continue;
-    }
-    read = true;
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // local_address is HEXIP:HEXPORT; state 0A is LISTEN
-      if (cols.length > 3 && cols[3] === "0A") out.add(Number.parseInt(cols[1].split(":")[1], 16));
-    }
-  }
-  return read ? out : undefined;
-}
-
 function cap(s: string): string {
   return s[0].toUpperCase() + s.slice(1);
+}
+
+/** Where to connect: `netns` set means from inside that network namespace. */
+interface Target {
+  host: string;
+  netns?: string;
+}
+
+function dial(t: Target, port: number, timeoutMs: number): Promise<Socket> {
+  return t.netns ? dialInNetns(t.netns, t.host, port, { timeoutMs }) : dialTcp(t.host, port, { timeoutMs });
+}
+
+/**
+ * The kubelet's HTTP probe: GET with kube-probe's headers, no keep-alive, certificates
+ * not checked; 200-399 passes. Messages are the kubelet's (Go's net/http wording).
+ */
+async function httpGet(t: Target, port: number, g: Obj, timeoutMs: number): Promise<ProbeOutcome> {
+  const https = g.scheme === "HTTPS";
+  const path = typeof g.path === "string" && g.path ? (g.path.startsWith("/") ? g.path : `/${g.path}`) : "/";
+  const url = `${https ? "https" : "http"}://${joinHostPort(t.host, port)}${path}`;
+  const deadline = `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
+  const started = Date.now();
+  let sock: Socket;
+  try {
+    sock = await dial(t, port, timeoutMs);
+  } catch (err) {
+    if (err instanceof NetnsError || !(err instanceof DialError)) return { error: (err as Error).message };
+    return { ok: false, message: err.code === "ETIMEDOUT" ? deadline : `Get "${url}": ${err.message}` };
+  }
+  const headers: Record<string, string> = {
+    "User-Agent": PROBE_USER_AGENT,
+    Accept: "*/*",
+    Connection: "close",
+  };
+  for (const h of g.httpHeaders ?? []) if (h?.name) headers[h.name] = String(h.value ?? "");
+  const conn: Socket = https
+    ? tlsConnect({ socket: sock, rejectUnauthorized: false, servername: isIP(t.host) ? undefined : t.host })
+    : sock;
+  return new Promise<ProbeOutcome>((resolve) => {
+    let done = false;
+    const finish = (out: ProbeOutcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      conn.destroy();
+      resolve(out);
+    };
+    const req = request(
+      {
+        host: t.host,
+        port,
+        path,
+        method: "GET",
+        headers,
+        // Our connection (no agent): made in the pod's namespace when there is one.
+        createConnection: () => conn,
+      },
+      (res) => {
+        const code = res.statusCode ?? 0;
+        res.resume();
+        if (code >= 200 && code < 400) finish({ ok: true });
+        else finish({ ok: false, message: `HTTP probe failed with statuscode: ${code}` });
+      },
+    );
+    const timer = setTimeout(
+      () => finish({ ok: false, message: deadline }),
+      Math.max(0, timeoutMs - (Date.now() - started)),
+    );
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // Go reports a connection closed before the response as EOF.
+      const why = err.code === "ECONNRESET" && err.message === "socket hang up" ? "EOF" : err.message;
+      finish({ ok: false, message: `Get "${url}": ${why}` });
+    });
+    req.end();
+  });
 }

@@ -18,6 +18,10 @@ const GO_TEXT: Record<string, string> = {
   ETIMEDOUT: "connection timed out",
   EACCES: "permission denied",
   EPERM: "operation not permitted",
+  EAFNOSUPPORT: "address family not supported by protocol",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in system",
+  ENOBUFS: "no buffer space available",
 };
 
 /** A dial that failed; `message` reads as Go's ("dial tcp 127.0.0.1:80: connect: connection refused"). */
@@ -29,6 +33,14 @@ export class DialError extends Error {
   ) {
     super(message);
     this.name = "DialError";
+  }
+}
+
+/** The namespace could not be entered (no such file, not a network namespace, no permission). */
+export class NetnsError extends DialError {
+  constructor(message: string, code: string) {
+    super(message, code);
+    this.name = "NetnsError";
   }
 }
 
@@ -69,7 +81,11 @@ export function dialInNetns(
   try {
     fd = native().socketInNetns(netns, family === 6 ? 6 : 4);
   } catch (err) {
-    return Promise.reject(netnsError(netns, err as NodeJS.ErrnoException));
+    const e = err as NodeJS.ErrnoException;
+    // socket() itself failed (no IPv6 in that namespace, out of descriptors).
+    if (e.syscall?.startsWith("socket") && e.code)
+      return Promise.reject(new DialError(`${where}: socket: ${GO_TEXT[e.code] ?? e.code}`, e.code));
+    return Promise.reject(netnsError(netns, e));
   }
   let socket: Socket;
   try {
@@ -78,6 +94,35 @@ export function dialInNetns(
     closeSync(fd);
     return Promise.reject(err);
   }
+  // The socket was opened unconnected and the Socket constructor already asked
+  // libuv to read from it. With an IP address, connect() reaches the kernel before
+  // the event loop polls again, so the first poll sees a connecting socket, never
+  // an unconnected one (which would read ENOTCONN).
+  return connectWithin(socket, host, port, where, opts);
+}
+
+/**
+ * Connects to host:port from this process's own network namespace (the node's, for
+ * the agent), with the same options and error wording as dialInNetns. `host` may be a
+ * name; it is resolved with this node's resolver.
+ */
+export function dialTcp(host: string, port: number, opts: DialOptions = {}): Promise<Socket> {
+  if (!host) return Promise.reject(new TypeError("dial: empty host"));
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    return Promise.reject(new TypeError(`dial: invalid port ${port}`));
+  const where = `dial ${opts.network ?? "tcp"} ${joinHostPort(host, port)}`;
+  if (opts.signal?.aborted)
+    return Promise.reject(new DialError(`${where}: operation was canceled`, "ABORT_ERR"));
+  return connectWithin(new Socket(), host, port, where, opts);
+}
+
+function connectWithin(
+  socket: Socket,
+  host: string,
+  port: number,
+  where: string,
+  opts: DialOptions,
+): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     const finish = (err?: DialError) => {
@@ -90,6 +135,8 @@ export function dialInNetns(
     };
     const onError = (err: NodeJS.ErrnoException) => {
       const code = err.code ?? "EIO";
+      if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+        return finish(new DialError(`dial ${opts.network ?? "tcp"}: lookup ${host}: no such host`, code));
       finish(new DialError(`${where}: connect: ${GO_TEXT[code] ?? err.message}`, code));
     };
     const onAbort = () => finish(new DialError(`${where}: operation was canceled`, "ABORT_ERR"));
@@ -97,10 +144,6 @@ export function dialInNetns(
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.timeoutMs !== undefined)
       timer = setTimeout(() => finish(new DialError(`${where}: i/o timeout`, "ETIMEDOUT")), opts.timeoutMs);
-    // The socket was opened unconnected and the Socket constructor already asked
-    // libuv to read from it. With an IP address, connect() reaches the kernel before
-    // the event loop polls again, so the first poll sees a connecting socket, never
-    // an unconnected one (which would read ENOTCONN).
     socket.connect({ host, port }, () => finish());
   });
 }
@@ -116,5 +159,5 @@ function netnsError(netns: string, err: NodeJS.ErrnoException): Error {
           ? "entering it needs CAP_SYS_ADMIN"
           : err.message;
   if (!err.code) return err;
-  return new DialError(`network namespace ${netns}: ${why}`, err.code);
+  return new NetnsError(`network namespace ${netns}: ${why}`, err.code);
 }

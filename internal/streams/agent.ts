@@ -3,11 +3,12 @@
 // Containers are found by the kubelet's labels; a stream the server aborts (kubectl
 // went away) stops the log reader, kills the exec'd process, detaches an attach or
 // closes the forwarded connection.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { helperPath } from "../embed";
 import type { LinkStream } from "../link/streams";
 import type { ContainerStatus, LogEntry, Runtime } from "../runtime";
+import { DialError, dialInNetns, NetnsError } from "../runtime/dial";
 
 /** The labels the kubelet puts on runtime containers (internal/kubelet LABEL). */
 const L = {
@@ -240,6 +241,44 @@ async function serveAttach(rt: StreamRuntime, s: LinkStream): Promise<void> {
   s.close();
 }
 
+// containerd's per-address dial timeout for port-forward.
+const FORWARD_DIAL_TIMEOUT_MS = 5_000;
+
+/**
+ * Connects to localhost:port inside the pod's network namespace as containerd does:
+ * IPv4 first, then IPv6 (a server may listen on one family only). The error reads
+ * like the kubelet's ("error forwarding port 8080 to pod ...: IPv4: dial tcp4
+ * 127.0.0.1:8080: connect: connection refused IPv6: ...").
+ */
+export async function dialLocalhost(
+  netns: string,
+  port: number,
+  who: string,
+  signal?: AbortSignal,
+): Promise<Socket> {
+  const opts = { timeoutMs: FORWARD_DIAL_TIMEOUT_MS, signal };
+  let errV4: Error;
+  try {
+    return await dialInNetns(netns, "127.0.0.1", port, { ...opts, network: "tcp4" });
+  } catch (err) {
+    errV4 = err as Error;
+    // The namespace itself is unusable: IPv6 would fail the same way.
+    if (!(err instanceof DialError) || err instanceof NetnsError)
+      throw forwardError(port, who, netns, errV4.message);
+  }
+  try {
+    return await dialInNetns(netns, "::1", port, { ...opts, network: "tcp6" });
+  } catch (errV6) {
+    throw forwardError(port, who, netns, `IPv4: ${errV4.message} IPv6: ${(errV6 as Error).message}`);
+  }
+}
+
+function forwardError(port: number, who: string, netns: string, why: string): Error {
+  return new Error(
+    `error forwarding port ${port} to pod ${who}, uid : failed to execute portforward in network namespace "${netns}": ${why}`,
+  );
+}
+
 async function servePortForward(rt: StreamRuntime, s: LinkStream): Promise<void> {
   const p = s.params;
   const port = num(p.port);
@@ -248,33 +287,31 @@ async function servePortForward(rt: StreamRuntime, s: LinkStream): Promise<void>
   const uid = str(p.uid);
   const sandbox = uid ? rt.getSandbox(uid) : undefined;
   if (!sandbox) throw new Error(`pod "${p.pod}" has no sandbox on this node`);
-  const child = spawn(helperPath("tsk-monitor"), ["connect", sandbox.netns, String(port)], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (b: Buffer) => {
-    stderr += b.toString("utf8");
-  });
-  let exited = false;
-  const done = new Promise<number>((resolve) =>
-    child.on("exit", (code) => {
-      exited = true;
-      resolve(code ?? 1);
-    }),
-  );
-  child.on("error", () => {});
-  feed(s, child.stdin);
+  // The client may give up while the dial is still in progress.
+  const ac = new AbortController();
   s.onEnd((err) => {
-    if (err !== undefined) {
-      if (!exited) child.kill("SIGKILL");
-    } else child.stdin?.end();
+    if (err !== undefined) ac.abort();
   });
-  const out = child.stdout ? pump(child.stdout, s, 0) : Promise.resolve();
-  const code = await done;
-  await out;
-  if (s.closed) return;
-  if (code !== 0) await s.write(1, Buffer.from(stderr.trim() || `tsk-monitor connect exited with ${code}`));
-  s.close();
+  let conn: Socket;
+  try {
+    conn = await dialLocalhost(sandbox.netns, port, sandbox.id, ac.signal);
+  } catch (err) {
+    if (s.closed || ac.signal.aborted) return;
+    await s.write(1, Buffer.from((err as Error).message)).catch(() => {});
+    s.close();
+    return;
+  }
+  conn.setNoDelay(true);
+  // Data kubectl sent while we dialed was held by the stream and arrives now, in order.
+  feed(s, conn);
+  s.onEnd((err) => {
+    if (err !== undefined) conn.destroy();
+    else conn.end();
+  });
+  // The pod's end closing ends the forwarded connection, as a socat-style relay does.
+  await pump(conn, s, 0);
+  conn.destroy();
+  if (!s.closed) s.close();
 }
 
 /** Serves one stream the server opened; errors abort it with their message. */
