@@ -668,9 +668,9 @@ export class Kubelet {
       mounts.push({ hostPath: join(pd, "etc", "hosts"), containerPath: "/etc/hosts" });
     if (!targets.has("/etc/resolv.conf"))
       mounts.push({ hostPath: join(pd, "etc", "resolv.conf"), containerPath: "/etc/resolv.conf" });
-    const tmp = c.terminationMessagePath ?? "/dev/termination-log";
-    if (!tmp.startsWith("/dev/") && !targets.has(tmp)) {
-      // /dev is a fresh tmpfs in the container, mounted after volumes: only other paths can be bound.
+    const tmp = c.terminationMessagePath || "/dev/termination-log";
+    if (!targets.has(tmp)) {
+      // One file per attempt, read back by withMessage once the container has exited.
       const f = join(pd, "containers", `${c.name}-${attempt}`, "termination-log");
       mkdirSync(join(f, ".."), { recursive: true });
       writeFileSync(f, "");
@@ -695,20 +695,6 @@ export class Kubelet {
           "container has runAsNonRoot and image will run as root",
         );
     }
-    // The runtime applies Docker's default capability set with no_new_privs and a writable
-    // rootfs; what it cannot do yet is said, not silently dropped.
-    const unsupported: string[] = [];
-    if (sc.privileged) unsupported.push("privileged");
-    if (sc.readOnlyRootFilesystem) unsupported.push("readOnlyRootFilesystem");
-    if (sc.capabilities?.add?.length || sc.capabilities?.drop?.length) unsupported.push("capabilities");
-    if (unsupported.length)
-      this.events.record(
-        pod,
-        "Warning",
-        "UnsupportedSecurityContext",
-        `securityContext ${unsupported.join(", ")} not applied: this node's runtime does not support it yet`,
-        c.name,
-      );
     const resources: NonNullable<ContainerSpec["resources"]> = {};
     const lim = c.resources?.limits ?? {};
     const req = c.resources?.requests ?? {};
@@ -733,6 +719,13 @@ export class Kubelet {
       resources,
       tty: !!c.tty,
       stdin: !!c.stdin,
+      // As containerd reads a securityContext: capabilities from Docker's default set, and
+      // no_new_privs only when allowPrivilegeEscalation is false.
+      privileged: !!sc.privileged,
+      capAdd: sc.capabilities?.add ?? [],
+      capDrop: sc.capabilities?.drop ?? [],
+      readOnlyRootfs: !!sc.readOnlyRootFilesystem,
+      noNewPrivileges: sc.allowPrivilegeEscalation === false,
       sandboxId: sb.id,
       labels: {
         [LABEL.uid]: pod.metadata.uid,
