@@ -31,6 +31,15 @@ const subcommands: Record<string, { args: string; summary: string; flags: FlagSp
       { name: "user", short: "u", type: "string", help: "user (name|uid[:group|gid])" },
       { name: "entrypoint", type: "string", help: "override the image's entrypoint" },
       { name: "hostname", type: "string", help: "container hostname" },
+      {
+        name: "privileged",
+        type: "bool",
+        help: "every capability, no seccomp filter, the host's devices, /sys writable",
+      },
+      { name: "read-only", type: "bool", help: "mount the container's root filesystem read-only" },
+      { name: "cap-add", type: "list", help: "add a Linux capability (NET_ADMIN, CAP_SYS_TIME, ALL)" },
+      { name: "cap-drop", type: "list", help: "drop a Linux capability (CHOWN, ALL)" },
+      { name: "security-opt", type: "list", help: "security option: no-new-privileges[:true|false]" },
     ],
   },
   ps: {
@@ -205,12 +214,25 @@ export function parseVolume(s: string): VolumeMount {
   return { hostPath, containerPath, readOnly: mode === "ro" };
 }
 
+/** Docker's `--security-opt` values this runtime has: whether no_new_privs is set (default false, as Docker). */
+export function parseSecurityOpts(opts: string[]): { noNewPrivileges: boolean } {
+  let noNewPrivileges = false;
+  for (const o of opts) {
+    const m = /^no-new-privileges(?:[:=](true|false))?$/.exec(o.trim());
+    if (!m)
+      throw new UsageError(`--security-opt: unsupported option "${o}" (want no-new-privileges[:true|false])`);
+    noNewPrivileges = m[1] !== "false";
+  }
+  return { noNewPrivileges };
+}
+
 async function runContainer(rt: Runtime, dataDir: string, v: FlagValues, args: string[]): Promise<number> {
   const [ref, ...cmd] = args;
   if (!ref) throw new UsageError("run needs an IMAGE");
   const env = (v.env as string[] | undefined) ?? [];
   for (const e of env) if (!e.includes("=")) throw new UsageError(`--env: want KEY=VALUE, got "${e}"`);
   const mounts = ((v.volume as string[] | undefined) ?? []).map(parseVolume);
+  const security = parseSecurityOpts((v["security-opt"] as string[] | undefined) ?? []);
   const resources = {
     ...(v.memory ? { memoryBytes: parseMemory(v.memory as string) } : {}),
     ...(v.cpus ? { cpuMillis: parseCpus(v.cpus as string) } : {}),
@@ -248,6 +270,11 @@ async function runContainer(rt: Runtime, dataDir: string, v: FlagValues, args: s
     resources,
     tty,
     stdin: interactive,
+    privileged: !!v.privileged,
+    readOnlyRootfs: !!v["read-only"],
+    capAdd: (v["cap-add"] as string[] | undefined) ?? [],
+    capDrop: (v["cap-drop"] as string[] | undefined) ?? [],
+    ...security,
   });
   await store.pin(id, image);
   const cleanup = async () => {
