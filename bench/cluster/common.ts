@@ -36,8 +36,13 @@ export function cgroupRss(rel: string): { mib: number; procs: number } {
   if (!root) return { mib: 0, procs: 0 };
   const pids: number[] = [];
   const walk = (d: string) => {
-    pids.push(...readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number));
-    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    // A pod's cgroup may go away between listing its parent and reading it.
+    try {
+      pids.push(...readFileSync(join(d, "cgroup.procs"), "utf8").split("\n").filter(Boolean).map(Number));
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
   };
   walk(join(root, rel));
   let mib = 0;

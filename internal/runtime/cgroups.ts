@@ -13,6 +13,7 @@ import {
   statfsSync,
   writeFileSync,
 } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface CgroupLimits {
@@ -36,10 +37,21 @@ export interface CgroupStats {
   oomKills: number;
 }
 
+export interface CreateOptions {
+  /**
+   * Every device allowed (a pod's cgroup, which a privileged container inside may need,
+   * or a privileged container's own) instead of Docker's default list.
+   */
+  allDevices?: boolean;
+}
+
 export interface CgroupManager {
   readonly version: 1 | 2;
-  /** Creates the cgroup (and parents) and applies limits. Returns the directories a process joins. */
-  create(path: string, limits: CgroupLimits): string[];
+  /**
+   * Creates the cgroup (and parents) and applies limits. Returns the directories a process joins.
+   * The kernel work (a mkdir per hierarchy, a write per limit) runs on libuv's pool, in parallel.
+   */
+  create(path: string, limits: CgroupLimits, opts?: CreateOptions): Promise<string[]>;
   update(path: string, limits: CgroupLimits): void;
   /** Directories a process joins to be in this cgroup (for exec). */
   dirs(path: string): string[];
@@ -71,16 +83,31 @@ const DEVICE_RULES = [
   "c 10:200 rwm",
 ];
 
+function writeError(path: string, value: string, err: unknown): NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  const out = new Error(`write ${value} to ${path}: ${e.code ?? e.message}`) as NodeJS.ErrnoException;
+  out.code = e.code;
+  return out;
+}
+
 function write(path: string, value: string): void {
   try {
     writeFileSync(path, value);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const out = new Error(`write ${value} to ${path}: ${e.code ?? e.message}`) as NodeJS.ErrnoException;
-    out.code = e.code;
-    throw out;
+    throw writeError(path, value, err);
   }
 }
+
+async function writeAsync(path: string, value: string): Promise<void> {
+  try {
+    await writeFile(path, value);
+  } catch (err) {
+    throw writeError(path, value, err);
+  }
+}
+
+/** Files and the values written to them: chains written in parallel, each chain in order. */
+type Writes = [file: string, value: string][][];
 
 function readNumber(path: string): number {
   try {
@@ -148,60 +175,103 @@ export class CgroupV1 implements CgroupManager {
 
   constructor(private readonly root = "/sys/fs/cgroup") {}
 
+  /** The hierarchies' mount points, each once: cpu and cpuacct may be co-mounted ("cpu,cpuacct" with symlinks). */
+  private mounts?: string[];
+  /** Whether an optional limit file (memory.memsw.limit_in_bytes ...) exists, by its path below the root. */
+  private readonly optional = new Map<string, boolean>();
+
   dirs(path: string): string[] {
-    // cpu and cpuacct may be co-mounted ("cpu,cpuacct" with symlinks); join each hierarchy once.
-    const seen = new Set<string>();
-    const out: string[] = [];
-    for (const c of this.controllers) {
-      let mount = join(this.root, c);
-      try {
-        mount = realpathSync(mount);
-      } catch {}
-      if (seen.has(mount)) continue;
-      seen.add(mount);
-      out.push(join(mount, path));
+    if (!this.mounts) {
+      const seen = new Set<string>();
+      for (const c of this.controllers) {
+        let mount = join(this.root, c);
+        try {
+          mount = realpathSync(mount);
+        } catch {}
+        seen.add(mount);
+      }
+      this.mounts = [...seen];
     }
-    return out;
+    return this.mounts.map((m) => join(m, path));
   }
 
-  create(path: string, limits: CgroupLimits): string[] {
+  async create(path: string, limits: CgroupLimits, opts: CreateOptions = {}): Promise<string[]> {
     const dirs = this.dirs(path);
-    for (const d of dirs) mkdirSync(d, { recursive: true });
-    // Docker's device rules: nothing but the standard character devices (and mknod of
-    // anything, which is harmless without access), so CAP_MKNOD cannot reach host disks.
-    const devices = join(this.root, "devices", path);
-    if (
-      existsSync(join(devices, "devices.deny")) &&
-      readFileSync(join(devices, "devices.list"), "utf8").startsWith("a ")
-    ) {
-      write(join(devices, "devices.deny"), "a");
-      for (const rule of DEVICE_RULES) write(join(devices, "devices.allow"), rule);
-    }
-    this.update(path, limits);
+    await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
+    await Promise.all([
+      ...this.limitWrites(path, limits).map(async (chain) => {
+        for (const [f, v] of chain) await writeAsync(f, v);
+      }),
+      this.devices(join(this.root, "devices", path), !!opts.allDevices),
+    ]);
     return dirs;
   }
 
+  /**
+   * A new devices cgroup starts with its parent's list. By default it is narrowed to Docker's
+   * rules: nothing but the standard character devices (and mknod of anything, which is harmless
+   * without access), so CAP_MKNOD cannot reach host disks. With allDevices it keeps (or gets) all.
+   */
+  private async devices(dir: string, all: boolean): Promise<void> {
+    let list: string;
+    try {
+      list = await readFile(join(dir, "devices.list"), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // no devices controller
+      throw err;
+    }
+    const allowsAll = list.startsWith("a ");
+    if (all) {
+      if (!allowsAll) await writeAsync(join(dir, "devices.allow"), "a");
+      return;
+    }
+    if (!allowsAll) return; // already narrowed by its parent
+    await writeAsync(join(dir, "devices.deny"), "a");
+    await Promise.all(DEVICE_RULES.map((rule) => writeAsync(join(dir, "devices.allow"), rule)));
+  }
+
   update(path: string, limits: CgroupLimits): void {
+    for (const chain of this.limitWrites(path, limits)) for (const [f, v] of chain) write(f, v);
+  }
+
+  /** The limit files to write for `limits`. */
+  private limitWrites(path: string, limits: CgroupLimits): Writes {
+    const out: Writes = [];
     const cpu = join(this.root, "cpu", path);
     const mem = join(this.root, "memory", path);
     if (limits.memoryBytes !== undefined) {
-      write(join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes));
+      // memory+swap may never be below memory: the memory limit goes first.
+      const chain: Writes[number] = [[join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes)]];
       // No swap beyond the limit, so a hog is OOM-killed instead of swapping.
-      const swap = join(mem, "memory.memsw.limit_in_bytes");
-      if (existsSync(swap)) write(swap, String(limits.memoryBytes));
-      const swappiness = join(mem, "memory.swappiness");
-      if (existsSync(swappiness)) write(swappiness, "0");
+      if (this.has("memory", "memory.memsw.limit_in_bytes"))
+        chain.push([join(mem, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)]);
+      out.push(chain);
+      if (this.has("memory", "memory.swappiness")) out.push([[join(mem, "memory.swappiness"), "0"]]);
     }
     if (limits.cpuMillis !== undefined) {
-      write(join(cpu, "cpu.cfs_period_us"), String(PERIOD_US));
-      write(
-        join(cpu, "cpu.cfs_quota_us"),
-        String(Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000))),
-      );
+      // The period is the kernel's default already; only the quota is written.
+      out.push([
+        [
+          join(cpu, "cpu.cfs_quota_us"),
+          String(Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000))),
+        ],
+      ]);
     }
-    if (limits.cpuShares !== undefined) write(join(cpu, "cpu.shares"), String(limits.cpuShares));
+    if (limits.cpuShares !== undefined) out.push([[join(cpu, "cpu.shares"), String(limits.cpuShares)]]);
     if (limits.pidsLimit !== undefined)
-      write(join(this.root, "pids", path, "pids.max"), String(limits.pidsLimit));
+      out.push([[join(this.root, "pids", path, "pids.max"), String(limits.pidsLimit)]]);
+    return out;
+  }
+
+  /** Whether the controller's hierarchy offers this file (checked once, at its root). */
+  private has(controller: string, file: string): boolean {
+    const k = `${controller}/${file}`;
+    let v = this.optional.get(k);
+    if (v === undefined) {
+      v = existsSync(join(this.root, controller, file));
+      this.optional.set(k, v);
+    }
+    return v;
   }
 
   oomEventsFile(path: string): string {
@@ -253,7 +323,8 @@ export class CgroupV2 implements CgroupManager {
     return [join(this.root, path)];
   }
 
-  create(path: string, limits: CgroupLimits): string[] {
+  // v2 device control is an eBPF program (not attached here): allDevices changes nothing.
+  async create(path: string, limits: CgroupLimits, _opts?: CreateOptions): Promise<string[]> {
     // Controllers must be enabled in every ancestor's subtree_control.
     const available = new Set(this.read(join(this.root, "cgroup.controllers")).split(/\s+/).filter(Boolean));
     const wanted = ["cpu", "memory", "pids"].filter((c) => available.has(c));

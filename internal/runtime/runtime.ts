@@ -19,7 +19,7 @@ import {
   writeFileSync,
   writeSync,
 } from "node:fs";
-import { rm } from "node:fs/promises";
+import * as fsp from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import { helperPath } from "../embed";
@@ -65,6 +65,8 @@ interface Record_ {
   stdin: boolean;
   sandboxId?: string;
   labels: Record<string, string>;
+  /** what an exec in this container may do: its capability set (hex), no_new_privs, seccomp filter */
+  privileges?: { caps: string; noNewPrivs: boolean; seccomp: boolean };
 }
 
 interface MonitorStatus {
@@ -169,7 +171,7 @@ export class Runtime {
       for (const f of [sb.netns, sb.ipcns, sb.utsns]) writeFileSync(f, "");
       // As the kubelet leaves a pod's cgroup: every device, so that a privileged container
       // in it can have them; each container's own cgroup narrows that down.
-      allowAllDevices(this.cgroups.create(sb.cgroup, spec.resources ?? {}));
+      await this.cgroups.create(sb.cgroup, spec.resources ?? {}, { allDevices: true });
       await runHelper(["sandbox", dir, spec.hostname]);
       writeFileSync(join(dir, "sandbox.json"), JSON.stringify(sb));
     } catch (err) {
@@ -297,13 +299,22 @@ export class Runtime {
       stdin: !!spec.stdin,
       sandboxId: sandbox?.id,
       labels: spec.labels ?? {},
+      privileges: {
+        caps: caps.toString(16),
+        noNewPrivs: spec.noNewPrivileges ?? true,
+        seccomp: !spec.privileged,
+      },
     };
     this.claimName(name, id);
     try {
-      for (const d of ["rootfs", "upper", "work"]) mkdirSync(join(dir, d), { recursive: true });
-      writeFileSync(join(dir, "container.json"), JSON.stringify(rec));
-      const dirs = this.cgroups.create(cgroup, spec.resources ?? {});
-      if (spec.privileged) allowAllDevices(dirs);
+      // The directories and the cgroup are independent kernel work: both run on libuv's pool.
+      const [dirs] = await Promise.all([
+        this.cgroups.create(cgroup, spec.resources ?? {}, { allDevices: !!spec.privileged }),
+        fsp.mkdir(dir, { recursive: true }).then(async () => {
+          await Promise.all(["rootfs", "upper", "work"].map((d) => fsp.mkdir(join(dir, d))));
+          await fsp.writeFile(join(dir, "container.json"), JSON.stringify(rec));
+        }),
+      ]);
       const kv: string[] = [
         "rootfs",
         join(dir, "rootfs"),
@@ -336,7 +347,7 @@ export class Runtime {
         "readonly_rootfs",
         spec.readOnlyRootfs ? "1" : "0",
         "no_new_privs",
-        (spec.noNewPrivileges ?? true) ? "1" : "0",
+        rec.privileges?.noNewPrivs ? "1" : "0",
       ];
       if (sandbox) kv.push("netns", sandbox.netns, "ipcns", sandbox.ipcns, "utsns", sandbox.utsns);
       for (const g of groups) kv.push("group", String(g));
@@ -450,7 +461,7 @@ export class Runtime {
   }
 
   private emptyTrash(path: string): void {
-    rm(path, { recursive: true, force: true }).catch((err) => {
+    fsp.rm(path, { recursive: true, force: true }).catch((err) => {
       process.stderr.write(`tsk runtime: deleting ${path}: ${(err as Error).message}\n`);
     });
   }
@@ -558,7 +569,13 @@ export class Runtime {
     for (const d of this.cgroups.dirs(rec.cgroup)) args.push("-c", d);
     for (const e of mergeEnv(rec.env, opts.env ?? [])) args.push("-e", e);
     args.push("--", ...cmd);
+    // The container's privileges reach the helper's set-up code through its environment
+    // (the command itself gets only the -e list); without them it uses the safe defaults.
+    const p = rec.privileges;
     const child = spawn(helperPath("tsk-monitor"), args, {
+      env: p
+        ? { ...process.env, TSK_EXEC_PRIVILEGES: `${p.caps}:${p.noNewPrivs ? 1 : 0}:${p.seccomp ? 1 : 0}` }
+        : process.env,
       stdio:
         opts.stdio === "inherit"
           ? ["inherit", "inherit", "inherit", "pipe"]
@@ -724,14 +741,6 @@ export function mergeEnv(...lists: string[][]): string[] {
   return [...m.values()];
 }
 
-/** cgroup v1: lets the cgroup use every device (v2 has no device files: nothing to do). */
-function allowAllDevices(dirs: string[]): void {
-  for (const d of dirs) {
-    const f = join(d, "devices.allow");
-    if (existsSync(f)) writeFileSync(f, "a");
-  }
-}
-
 function killQuiet(pid: number, sig: NodeJS.Signals): void {
   if (pid <= 0) return;
   try {
@@ -756,18 +765,13 @@ async function startMonitor(dir: string): Promise<number> {
   throw new Error(line.startsWith("error ") ? line.slice(6) : `monitor failed: ${line || "no answer"}`);
 }
 
-function runHelper(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(helperPath("tsk-monitor"), args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr?.on("data", (d) => {
-      err += d;
-    });
-    child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(err.trim() || `tsk-monitor exited ${code}`)),
-    );
-  });
+/** Runs `tsk-monitor ARGS` (posix_spawn off the main thread) and waits for its "ok" or "error MESSAGE" on fd 3. */
+async function runHelper(args: string[]): Promise<void> {
+  const line = (await native().spawnReport(helperPath("tsk-monitor"), args)).trim();
+  if (line === "ok") return;
+  throw new Error(
+    line.startsWith("error ") ? line.slice(6) : `tsk-monitor ${args[0]} failed: ${line || "no answer"}`,
+  );
 }
 
 export function defaultNodeName(): string {

@@ -31,7 +31,7 @@ test.after(() => {
 for (const [name, m, root] of managers) {
   test(`${name}: a process joins a nested cgroup, is listed, and removal kills it and leaves nothing`, async () => {
     const path = `${base}/${name.replace(/\W/g, "")}/pod/ctr`;
-    const dirs = m.create(path, {});
+    const dirs = await m.create(path, {});
     assert.ok(dirs.length >= 1);
     const child = spawn("sleep", ["100"], { stdio: "ignore" });
     children.push(child.pid as number);
@@ -46,11 +46,11 @@ for (const [name, m, root] of managers) {
   });
 }
 
-test("v1 applies memory, CPU and pids limits to the controllers' files", () => {
+test("v1 applies memory, CPU and pids limits to the controllers' files", async () => {
   const v1 = managers.find(([n]) => n === "v1")?.[1];
   if (!v1) return; // a v2-only host: the v2 entry above runs instead
   const path = `${base}/limits`;
-  v1.create(path, { memoryBytes: 64 << 20, cpuMillis: 250, cpuShares: 256, pidsLimit: 42 });
+  await v1.create(path, { memoryBytes: 64 << 20, cpuMillis: 250, cpuShares: 256, pidsLimit: 42 });
   assert.is(
     readFileSync(`/sys/fs/cgroup/memory/${path}/memory.limit_in_bytes`, "utf8").trim(),
     String(64 << 20),
@@ -60,6 +60,22 @@ test("v1 applies memory, CPU and pids limits to the controllers' files", () => {
   assert.is(readFileSync(`/sys/fs/cgroup/pids/${path}/pids.max`, "utf8").trim(), "42");
   v1.update(path, { pidsLimit: 7 });
   assert.is(readFileSync(`/sys/fs/cgroup/pids/${path}/pids.max`, "utf8").trim(), "7");
+});
+
+test("v1 narrows a container's devices to Docker's list unless every device is asked for", async () => {
+  const v1 = managers.find(([n]) => n === "v1")?.[1];
+  if (!v1) return;
+  const pod = `${base}/devpod`;
+  await v1.create(pod, {}, { allDevices: true });
+  const list = (p: string) => readFileSync(`/sys/fs/cgroup/devices/${p}/devices.list`, "utf8");
+  assert.is(list(pod).trim(), "a *:* rwm");
+  await v1.create(`${pod}/plain`, {});
+  const plain = list(`${pod}/plain`);
+  assert.not.ok(plain.startsWith("a "));
+  assert.ok(plain.includes("c 1:3 rwm"), plain); // /dev/null
+  assert.not.ok(plain.includes("b 8:"), plain); // no disks
+  await v1.create(`${pod}/privileged`, {}, { allDevices: true });
+  assert.is(list(`${pod}/privileged`).trim(), "a *:* rwm");
 });
 
 test.run();
