@@ -112,6 +112,8 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/;
 
 export class Runtime {
   readonly containersDir: string;
+  /** ids whose create is under way (their container.json may not be written yet) */
+  private readonly creating = new Set<string>();
   private readonly trashDir: string;
   private readonly namesDir: string;
   readonly runDir: string;
@@ -306,6 +308,7 @@ export class Runtime {
       },
     };
     this.claimName(name, id);
+    this.creating.add(id);
     try {
       // The directories and the cgroup are independent kernel work: both run on libuv's pool.
       const [dirs] = await Promise.all([
@@ -364,6 +367,8 @@ export class Runtime {
       this.cleanup(id, cgroup, name);
       if (err instanceof RuntimeError) throw err;
       throw new RuntimeError("CreateContainerError", `creating container ${name}: ${(err as Error).message}`);
+    } finally {
+      this.creating.delete(id);
     }
     return id;
   }
@@ -438,7 +443,10 @@ export class Runtime {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const holder = readFileSync(file, "utf8");
-    if (holder && existsSync(join(this.containersDir, holder, "container.json")))
+    if (
+      holder &&
+      (this.creating.has(holder) || existsSync(join(this.containersDir, holder, "container.json")))
+    )
       throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
     writeFileSync(file, id); // left behind by a create that crashed
   }
