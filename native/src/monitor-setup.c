@@ -289,30 +289,16 @@ int apply_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, con
   return 0;
 }
 
-// "Key:\tHEX" or "Key:\tN" from a /proc/PID/status text.
-static const char *status_field(const char *text, const char *key) {
-  size_t n = strlen(key);
-  for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-    if (!strncmp(l, key, n) && l[n] == ':') return l + n + 1;
-  return NULL;
-}
-
 int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen) {
   struct privileges p = {default_caps(), 1, 1};
-  char buf[8192];
-  int fd = open("/proc/1/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-  if (fd >= 0) close(fd);
-  if (n > 0) {
-    buf[n] = 0;
-    const char *bnd = status_field(buf, "CapBnd");
-    const char *nnp = status_field(buf, "NoNewPrivs");
-    const char *sec = status_field(buf, "Seccomp");
-    if (bnd && nnp && sec) {
-      p.caps = strtoull(bnd, NULL, 16);
-      p.no_new_privs = strtol(nnp, NULL, 10) != 0;
-      p.seccomp = strtol(sec, NULL, 10) != 0;
-    }
+  // "CAPS:NNP:SECCOMP" (hex, 0|1, 0|1): the container's own, from the runtime's record of it.
+  const char *v = getenv("TSK_EXEC_PRIVILEGES");
+  unsigned long long caps;
+  int nnp, sec;
+  if (v && sscanf(v, "%llx:%d:%d", &caps, &nnp, &sec) == 3) {
+    p.caps = caps;
+    p.no_new_privs = nnp != 0;
+    p.seccomp = sec != 0;
   }
   return apply_privileges(uid, gid, groups, ngroups, &p, err, errlen);
 }

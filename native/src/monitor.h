@@ -66,10 +66,9 @@ unsigned long long default_caps(void);
 // a non-root user keeps the bounding set, and gains capabilities only through file caps).
 int apply_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, const struct privileges *p, char *err,
                      size_t errlen);
-// For exec: the privileges of the joined container's init (pid 1 of its pid namespace, as
-// seen through its /proc): its bounding set, no_new_privs and seccomp, which a process can
-// only ever lose, so an exec never gets more than the container. Docker's defaults when
-// /proc/1/status cannot be read.
+// For exec: the container's privileges, which the runtime passes in the environment as
+// TSK_EXEC_PRIVILEGES=CAPS:NNP:SECCOMP (not from inside the container, which could fake
+// them); without it Docker's default capabilities with no_new_privs and the seccomp filter.
 int drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, char *err, size_t errlen);
 int mkdir_p(const char *path, mode_t mode);
 // Docker-like seccomp deny list (seccomp.c): what `caps` grants (mount with CAP_SYS_ADMIN,

@@ -239,13 +239,14 @@ test("exec gets the container's privileges: all in a privileged one, the default
   const execStatus = async (extra: Partial<ContainerSpec>) => {
     const id = await env.rt.create({ layers: [env.layer], command: ["sleep", "60"], ...extra });
     await env.rt.start(id);
-    const p = env.rt.exec(id, ["cat", "/proc/self/status"]);
+    const p = env.rt.exec(id, ["sh", "-c", "cat /proc/self/status; env"]);
     let out = "";
     p.process.stdout?.on("data", (d) => {
       out += d;
     });
     assert.is(await p.exited, 0);
     await env.rt.remove(id, { force: true });
+    assert.not.match(out, /TSK_EXEC/, "the command's environment is the container's");
     return parseStatus(out);
   };
   const priv = await execStatus({ privileged: true });
