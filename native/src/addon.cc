@@ -260,6 +260,9 @@ Napi::Value SpawnReport(const Napi::CallbackInfo &info) {
 // is 4 or 6. A socket keeps the namespace it was created in, so the caller connects
 // it like any other one. The calling thread enters the namespace only for the
 // socket() call and returns to its own namespace before anything else runs on it.
+// It runs on the calling (JavaScript) thread, not as async work: nothing in it blocks
+// (open of an nsfs file, two setns, one socket: about 20 us in all, measured with
+// bench/runtime/dial.ts) and the caller wants the descriptor at once.
 Napi::Value SocketInNetns(const Napi::CallbackInfo &info) {
   std::string path;
   uint64_t family;
