@@ -87,6 +87,9 @@ export class Layout {
   readonly layers: string;
   readonly tmp: string;
   readonly leases: string;
+  readonly pins: string;
+  /** content/index.json: the names and manifests of the images in the store */
+  readonly indexFile: string;
   readonly dropFolder: string;
 
   constructor(dataDir: string) {
@@ -96,11 +99,13 @@ export class Layout {
     this.layers = join(this.root, "layers", "sha256");
     this.tmp = join(this.root, "tmp");
     this.leases = join(this.root, "leases");
+    this.pins = join(this.root, "pins");
+    this.indexFile = join(this.content, "index.json");
     this.dropFolder = join(this.root, "images");
   }
 
   async init(): Promise<void> {
-    for (const d of [this.blobs, this.layers, this.tmp, this.leases, this.dropFolder]) {
+    for (const d of [this.blobs, this.layers, this.tmp, this.leases, this.pins, this.dropFolder]) {
       await fsp.mkdir(d, { recursive: true, mode: 0o700 });
     }
     const layoutFile = join(this.content, "oci-layout");
@@ -164,18 +169,18 @@ export class Layout {
 
   async readIndex(): Promise<OciIndex> {
     try {
-      const idx = JSON.parse(await fsp.readFile(join(this.content, "index.json"), "utf8")) as OciIndex;
+      const idx = JSON.parse(await fsp.readFile(this.indexFile, "utf8")) as OciIndex;
       if (!Array.isArray(idx.manifests)) throw new Error("manifests is not a list");
       return idx;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT")
         return { schemaVersion: 2, mediaType: MEDIA.ociIndex, manifests: [] };
-      throw new Error(`reading ${join(this.content, "index.json")}: ${(err as Error).message}`);
+      throw new Error(`reading ${this.indexFile}: ${(err as Error).message}`);
     }
   }
 
   async writeIndex(idx: OciIndex): Promise<void> {
-    await writeFileAtomic(this, join(this.content, "index.json"), `${JSON.stringify(idx, null, 1)}\n`);
+    await writeFileAtomic(this, this.indexFile, `${JSON.stringify(idx, null, 1)}\n`);
   }
 }
 
@@ -188,13 +193,18 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes a file under tmp/ and renames it into place, fsyncing the data first. */
-export async function writeFileAtomic(layout: Layout, path: string, data: Buffer | string): Promise<void> {
+/** Writes a file under tmp/ and renames it into place, fsyncing the data first unless `sync` is false. */
+export async function writeFileAtomic(
+  layout: Layout,
+  path: string,
+  data: Buffer | string,
+  opts: { sync?: boolean } = {},
+): Promise<void> {
   const tmp = layout.tmpName("file");
   const fh = await fsp.open(tmp, "wx", 0o644);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (opts.sync !== false) await fh.sync();
   } finally {
     await fh.close();
   }

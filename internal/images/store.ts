@@ -91,8 +91,17 @@ export class ImageStore {
     this.layout = new Layout(dataDir);
   }
 
+  /** The layout's directories, made once per process (init is called before every operation). */
+  private ready?: Promise<void>;
+  /** loadAll's last answer and the identity (inode, mtime, size) of the index it was read from. */
+  private loaded?: { key: string; all: Loaded[] };
+
   async init(): Promise<void> {
-    await this.layout.init();
+    this.ready ??= this.layout.init().catch((err) => {
+      this.ready = undefined;
+      throw err;
+    });
+    await this.ready;
   }
 
   /** Finds an image by name ("busybox", "busybox:1.36", "reg:5000/x/y@sha256:..."), id or id prefix. */
@@ -352,20 +361,21 @@ export class ImageStore {
   async pin(owner: string, image: ResolvedImage): Promise<void> {
     await this.init();
     const diffIds = image.layers.map((p) => `sha256:${p.split("/").at(-2)}`);
-    await fsp.mkdir(join(this.layout.root, "pins"), { recursive: true });
+    // Not fsynced: pins protect the layers of containers, which do not outlive a reboot either.
     await writeFileAtomic(
       this.layout,
-      join(this.layout.root, "pins", `${safeOwner(owner)}.json`),
+      join(this.layout.pins, `${safeOwner(owner)}.json`),
       JSON.stringify(diffIds),
+      { sync: false },
     );
   }
 
   async unpin(owner: string): Promise<void> {
-    await fsp.rm(join(this.layout.root, "pins", `${safeOwner(owner)}.json`), { force: true });
+    await fsp.rm(join(this.layout.pins, `${safeOwner(owner)}.json`), { force: true });
   }
 
   private async pinnedLayers(): Promise<string[]> {
-    const dir = join(this.layout.root, "pins");
+    const dir = this.layout.pins;
     const out: string[] = [];
     for (const n of await fsp.readdir(dir).catch(() => [] as string[])) {
       try {
@@ -452,6 +462,16 @@ export class ImageStore {
    */
   private async loadAll(broken?: Set<string>): Promise<Loaded[]> {
     await this.init();
+    // Every pod start resolves its images: while the index file is the same one (another
+    // process replaces it by rename), the images read from it last time are still the answer.
+    let key: string | undefined;
+    if (!broken) {
+      key = await fsp.stat(this.layout.indexFile, { bigint: true }).then(
+        (st) => `${st.ino}:${st.mtimeNs}:${st.size}`,
+        () => "none",
+      );
+      if (this.loaded?.key === key) return this.loaded.all;
+    }
     const idx = await this.layout.readIndex();
     const byDigest = new Map<string, Loaded>();
     for (const d of idx.manifests) {
@@ -471,7 +491,9 @@ export class ImageStore {
       const name = d.annotations?.[NAME_ANNOTATION];
       if (name) l.names.push(name);
     }
-    return [...byDigest.values()];
+    const all = [...byDigest.values()];
+    if (key) this.loaded = { key, all };
+    return all;
   }
 
   private async find(

@@ -114,6 +114,8 @@ export class Runtime {
   readonly containersDir: string;
   /** ids whose create is under way (their container.json may not be written yet) */
   private readonly creating = new Set<string>();
+  /** names being claimed by creates in this process */
+  private readonly claiming = new Set<string>();
   private readonly trashDir: string;
   private readonly namesDir: string;
   readonly runDir: string;
@@ -307,8 +309,13 @@ export class Runtime {
         seccomp: !spec.privileged,
       },
     };
-    this.claimName(name, id);
     this.creating.add(id);
+    try {
+      await this.claimName(name, id);
+    } catch (err) {
+      this.creating.delete(id);
+      throw err;
+    }
     try {
       // The directories and the cgroup are independent kernel work: both run on libuv's pool.
       const [dirs] = await Promise.all([
@@ -434,21 +441,30 @@ export class Runtime {
    * Names are claimed with an exclusive create of <data-dir>/agent/container-names/NAME
    * (holding the id): unique even when two creates race, and found without a scan.
    */
-  private claimName(name: string, id: string): void {
-    const file = join(this.namesDir, name);
-    try {
-      writeFileSync(file, id, { flag: "wx" });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    const holder = readFileSync(file, "utf8");
-    if (
-      holder &&
-      (this.creating.has(holder) || existsSync(join(this.containersDir, holder, "container.json")))
-    )
+  private async claimName(name: string, id: string): Promise<void> {
+    // Claims in flight in this process are checked here; the exclusive create settles
+    // them against other processes (tsk ctr beside the agent).
+    if (this.claiming.has(name))
       throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
-    writeFileSync(file, id); // left behind by a create that crashed
+    this.claiming.add(name);
+    try {
+      const file = join(this.namesDir, name);
+      try {
+        await fsp.writeFile(file, id, { flag: "wx" });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      const holder = await fsp.readFile(file, "utf8");
+      if (
+        holder &&
+        (this.creating.has(holder) || existsSync(join(this.containersDir, holder, "container.json")))
+      )
+        throw new RuntimeError("AlreadyExists", `a container named "${name}" already exists`);
+      await fsp.writeFile(file, id); // left behind by a create that crashed
+    } finally {
+      this.claiming.delete(name);
+    }
   }
 
   private cleanup(id: string, cgroup: string, name: string): void {
