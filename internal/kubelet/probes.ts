@@ -267,33 +267,86 @@ function dial(t: Target, port: number, timeoutMs: number): Promise<Socket> {
 
 /**
  * The kubelet's HTTP probe: GET with kube-probe's headers, no keep-alive, certificates
- * not checked; 200-399 passes. Messages are the kubelet's (Go's net/http wording).
+ * not checked; 200-399 passes. Redirects to the same host are followed (at most 10);
+ * a redirect elsewhere passes without being followed, as the kubelet does (it only
+ * warns). Messages are the kubelet's (Go's net/http wording).
  */
 async function httpGet(t: Target, port: number, g: Obj, timeoutMs: number): Promise<ProbeOutcome> {
-  const https = g.scheme === "HTTPS";
+  const scheme = g.scheme === "HTTPS" ? "https" : "http";
   const path = typeof g.path === "string" && g.path ? (g.path.startsWith("/") ? g.path : `/${g.path}`) : "/";
-  const url = `${https ? "https" : "http"}://${joinHostPort(t.host, port)}${path}`;
-  const deadline = `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
-  const started = Date.now();
-  let sock: Socket;
-  try {
-    sock = await dial(t, port, timeoutMs);
-  } catch (err) {
-    if (err instanceof NetnsError || !(err instanceof DialError)) return { error: (err as Error).message };
-    return { ok: false, message: err.code === "ETIMEDOUT" ? deadline : `Get "${url}": ${err.message}` };
-  }
   const headers: Record<string, string> = {
     "User-Agent": PROBE_USER_AGENT,
     Accept: "*/*",
     Connection: "close",
   };
   for (const h of g.httpHeaders ?? []) if (h?.name) headers[h.name] = String(h.value ?? "");
-  const conn: Socket = https
+  const endAt = Date.now() + timeoutMs;
+  let url = `${scheme}://${joinHostPort(t.host, port)}${path}`;
+  let hop: Hop = { target: t, port, https: scheme === "https", path };
+  for (let redirects = 0; ; redirects++) {
+    const r = await getOnce(hop, url, headers, endAt);
+    if ("outcome" in r) return r.outcome;
+    if (REDIRECTS.has(r.status) && r.location) {
+      let next: URL;
+      try {
+        next = new URL(r.location, url);
+      } catch {
+        return { ok: false, message: `Get "${url}": failed to parse Location header "${r.location}"` };
+      }
+      const host = next.hostname.replace(/^\[(.*)\]$/, "$1");
+      if (host !== hop.target.host || (next.protocol !== "http:" && next.protocol !== "https:"))
+        return { ok: true };
+      if (redirects >= 10) return { ok: false, message: `Get "${next.href}": stopped after 10 redirects` };
+      const https = next.protocol === "https:";
+      hop = {
+        target: hop.target,
+        port: Number(next.port) || (https ? 443 : 80),
+        https,
+        path: next.pathname + next.search,
+      };
+      url = next.href;
+      continue;
+    }
+    if (r.status >= 200 && r.status < 400) return { ok: true };
+    return { ok: false, message: `HTTP probe failed with statuscode: ${r.status}` };
+  }
+}
+
+/** Statuses Go's client follows when they carry a Location. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+interface Hop {
+  target: Target;
+  port: number;
+  https: boolean;
+  path: string;
+}
+
+/** One GET on a fresh connection; `endAt` is the probe's deadline (Date.now() time). */
+async function getOnce(
+  hop: Hop,
+  url: string,
+  headers: Record<string, string>,
+  endAt: number,
+): Promise<{ status: number; location?: string } | { outcome: ProbeOutcome }> {
+  const deadline = `Get "${url}": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`;
+  const { target: t, port } = hop;
+  let sock: Socket;
+  try {
+    sock = await dial(t, port, Math.max(0, endAt - Date.now()));
+  } catch (err) {
+    if (err instanceof NetnsError || !(err instanceof DialError))
+      return { outcome: { error: (err as Error).message } };
+    return {
+      outcome: { ok: false, message: err.code === "ETIMEDOUT" ? deadline : `Get "${url}": ${err.message}` },
+    };
+  }
+  const conn: Socket = hop.https
     ? tlsConnect({ socket: sock, rejectUnauthorized: false, servername: isIP(t.host) ? undefined : t.host })
     : sock;
-  return new Promise<ProbeOutcome>((resolve) => {
+  return new Promise((resolve) => {
     let done = false;
-    const finish = (out: ProbeOutcome) => {
+    const finish = (out: { status: number; location?: string } | { outcome: ProbeOutcome }) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -305,27 +358,25 @@ async function httpGet(t: Target, port: number, g: Obj, timeoutMs: number): Prom
       {
         host: t.host,
         port,
-        path,
+        path: hop.path,
         method: "GET",
         headers,
         // Our connection (no agent): made in the pod's namespace when there is one.
         createConnection: () => conn,
       },
       (res) => {
-        const code = res.statusCode ?? 0;
         res.resume();
-        if (code >= 200 && code < 400) finish({ ok: true });
-        else finish({ ok: false, message: `HTTP probe failed with statuscode: ${code}` });
+        finish({ status: res.statusCode ?? 0, location: res.headers.location });
       },
     );
     const timer = setTimeout(
-      () => finish({ ok: false, message: deadline }),
-      Math.max(0, timeoutMs - (Date.now() - started)),
+      () => finish({ outcome: { ok: false, message: deadline } }),
+      Math.max(0, endAt - Date.now()),
     );
     req.on("error", (err: NodeJS.ErrnoException) => {
       // Go reports a connection closed before the response as EOF.
       const why = err.code === "ECONNRESET" && err.message === "socket hang up" ? "EOF" : err.message;
-      finish({ ok: false, message: `Get "${url}": ${why}` });
+      finish({ outcome: { ok: false, message: `Get "${url}": ${why}` } });
     });
     req.end();
   });

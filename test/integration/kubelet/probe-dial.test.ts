@@ -41,6 +41,9 @@ const handle = (req, res) => {
   if (path === "/ok") res.end("fine");
   else if (path === "/fail") { res.statusCode = 503; res.end("down"); }
   else if (path === "/redirect") { res.statusCode = 302; res.setHeader("Location", "/ok"); res.end(); }
+  else if (path === "/redirect-fail") { res.statusCode = 301; res.setHeader("Location", "/fail"); res.end(); }
+  else if (path === "/loop") { res.statusCode = 307; res.setHeader("Location", "/loop"); res.end(); }
+  else if (path === "/elsewhere") { res.statusCode = 302; res.setHeader("Location", "http://192.0.2.1/ok"); res.end(); }
   else if (path === "/close") req.socket.destroy();
   else if (path !== "/slow") { res.statusCode = 404; res.end(); }
 };
@@ -111,6 +114,19 @@ test("an HTTP probe passes on 200 and on a redirect, and fails with the status c
     ok: false,
     message: "HTTP probe failed with statuscode: 503",
   });
+});
+
+test("redirects to the same host are followed, at most 10; one to another host passes unfollowed", async () => {
+  assert.equal(await run({ httpGet: { path: "/redirect-fail", port: 8080 } }), {
+    ok: false,
+    message: "HTTP probe failed with statuscode: 503",
+  });
+  assert.equal(await run({ httpGet: { path: "/loop", port: 8080 } }), {
+    ok: false,
+    message: 'Get "http://127.0.0.1:8080/loop": stopped after 10 redirects',
+  });
+  assert.equal(await run({ httpGet: { path: "/elsewhere", port: 8080 } }), { ok: true });
+  assert.equal(await run({ httpGet: { scheme: "HTTPS", path: "/redirect", port: 8443 } }), { ok: true });
 });
 
 test("an HTTPS probe does not check the certificate and reads the status the same way", async () => {
