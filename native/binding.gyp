@@ -10,7 +10,7 @@
     {
       "target_name": "tsk-monitor",
       "type": "executable",
-      "sources": ["src/monitor.c", "src/monitor-setup.c", "src/monitor-exec.c", "src/monitor-sandbox.c", "src/monitor-connect.c", "src/seccomp.c"],
+      "sources": ["src/monitor.c", "src/monitor-setup.c", "src/monitor-exec.c", "src/monitor-sandbox.c", "src/seccomp.c"],
       "cflags": ["-std=gnu11", "-Os", "-Wall", "-fno-asynchronous-unwind-tables", "-Wno-format-truncation"],
       "ldflags": ["-static", "-Wl,--gc-sections", "-s"]
     }

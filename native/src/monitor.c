@@ -505,7 +505,6 @@ int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "run")) return run_main(argv[2]);
   if (argc >= 2 && !strcmp(argv[1], "exec")) return exec_main(argc - 1, argv + 1);
   if (argc >= 2 && !strcmp(argv[1], "sandbox")) return sandbox_main(argc - 1, argv + 1);
-  if (argc >= 2 && !strcmp(argv[1], "connect")) return connect_main(argc - 1, argv + 1);
   fprintf(stderr, "usage: tsk-monitor run DIR | exec ... | sandbox ...\n");
   return 2;
 }

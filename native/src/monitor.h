@@ -83,7 +83,5 @@ int exec_main(int argc, char **argv);
 // Development aid: with TSK_MONITOR_TRACE=FILE set, set-up steps append timings there.
 void trace(const char *what);
 int sandbox_main(int argc, char **argv);
-// port-forward: relays stdin/stdout to 127.0.0.1:PORT inside a network namespace.
-int connect_main(int argc, char **argv);
 
 #endif

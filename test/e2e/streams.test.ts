@@ -450,11 +450,13 @@ test("port-forward to a port nothing listens on reports connection refused", asy
 });
 
 test("an abandoned port-forward closes its connections on the agent", async () => {
-  const uid = kubectl(["get", "pod", "web", "-o", "jsonpath={.metadata.uid}"]).trim();
+  // The agent's end of a forwarded connection lives in the pod's network namespace,
+  // so the pod itself sees it.
   const relays = () =>
-    spawnSync("pgrep", ["-f", `tsk-monitor connect \\S*${uid}`])
-      .stdout.toString()
-      .trim();
+    kubectl(["exec", "web", "--", "netstat", "-tn"])
+      .split("\n")
+      .filter((l) => /:8080\s/.test(l) && l.includes("ESTABLISHED"))
+      .join("\n");
   const pf = await portForward("pod/web", 8080);
   // A slow download keeps the connection open.
   const dl = spawn("curl", [
@@ -466,10 +468,10 @@ test("an abandoned port-forward closes its connections on the agent", async () =
     `http://127.0.0.1:${pf.local}/big`,
   ]);
   try {
-    await until("a relay in the pod's network namespace", () => relays() !== "", 20_000);
+    await until("a forwarded connection in the pod's network namespace", () => relays() !== "", 20_000);
     pf.child.kill("SIGKILL");
     await exited(pf.child);
-    await until("the relay is gone", () => relays() === "", 20_000);
+    await until("the forwarded connection is gone", () => relays() === "", 20_000);
   } finally {
     dl.kill("SIGKILL");
   }
