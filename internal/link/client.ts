@@ -290,6 +290,10 @@ export class LinkClient implements Client {
       maxPayload: 64 * 1024 * 1024,
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
+      // Masking exists to keep a client from poisoning caching proxies (RFC 6455 §10.3);
+      // inside TLS no proxy reads the frames. An all-zero key is still a valid mask and
+      // lets ws skip XORing every byte the agent sends (logs, port-forward data).
+      generateMask: (mask: Buffer) => mask.fill(0),
     });
     this.ws = ws;
     let unauthorized = false;
