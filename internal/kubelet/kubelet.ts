@@ -143,7 +143,7 @@ export class Kubelet {
     const workers = ready.then(() =>
       runWorkers(
         this.queue,
-        this.config.workers ?? 8,
+        this.config.workers ?? 32,
         (k) => this.sync(k),
         (m) => this.log(m),
       ),
@@ -672,8 +672,8 @@ export class Kubelet {
     if (!targets.has(tmp)) {
       // One file per attempt, read back by withMessage once the container has exited.
       const f = join(pd, "containers", `${c.name}-${attempt}`, "termination-log");
-      mkdirSync(join(f, ".."), { recursive: true });
-      writeFileSync(f, "");
+      await fsp.mkdir(join(f, ".."), { recursive: true });
+      await fsp.writeFile(f, "");
       mounts.push({ hostPath: f, containerPath: tmp });
     }
     const sc = { ...(pod.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
@@ -785,18 +785,24 @@ export class Kubelet {
 
   private async postStart(pod: Obj, c: Obj, id: string): Promise<void> {
     const h = c.lifecycle?.postStart;
-    if (!h?.exec?.command) return;
-    const code = await this.deps.runtime.exec(id, h.exec.command).exited.catch(() => -1);
-    if (code !== 0) {
-      this.events.record(
-        pod,
-        "Warning",
-        "FailedPostStartHook",
-        `PostStartHook failed: exit code ${code}`,
-        c.name,
-      );
-      await this.deps.runtime.stop(id, pod.spec.terminationGracePeriodSeconds ?? 30);
+    let failure: string | undefined;
+    if (h?.exec?.command) {
+      const code = await this.deps.runtime.exec(id, h.exec.command).exited.catch(() => -1);
+      if (code !== 0) failure = `PostStartHook failed: exit code ${code}`;
+    } else if (h?.httpGet) {
+      const out = await this.probes.httpOnce(pod, h.httpGet, pod.spec.terminationGracePeriodSeconds ?? 30, c);
+      if (!("ok" in out && out.ok)) {
+        const m = pod.metadata;
+        const why = "error" in out ? out.error : out.message;
+        failure = `HTTP lifecycle hook (${h.httpGet.path ?? ""}) for Container "${c.name}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${why}`;
+      }
+    } else if (h?.sleep?.seconds) {
+      await sleep(h.sleep.seconds * 1000);
     }
+    if (failure === undefined) return;
+    // As the kubelet does: the event, then the container is killed and restart policy decides.
+    this.events.record(pod, "Warning", "FailedPostStartHook", failure, c.name);
+    await this.deps.runtime.stop(id, pod.spec.terminationGracePeriodSeconds ?? 30);
   }
 
   // ---- status ----
@@ -967,7 +973,22 @@ export class Kubelet {
     } else if (pre.sleep?.seconds) {
       await Promise.race([sleep(pre.sleep.seconds * 1000), timeout]);
     } else if (pre.httpGet) {
-      await Promise.race([this.probes.httpOnce(pod, pre.httpGet, grace), timeout]).catch(() => {});
+      const c = (pod.spec.containers ?? []).find((x: Obj) => x.name === rc.labels[LABEL.container]);
+      const out = await Promise.race([
+        this.probes.httpOnce(pod, pre.httpGet, grace, c),
+        timeout.then(() => ({ ok: true }) as const),
+      ]).catch((err) => ({ error: (err as Error).message }));
+      if (!("ok" in out && out.ok)) {
+        const m = pod.metadata;
+        const why = "error" in out ? out.error : out.message;
+        this.events.record(
+          pod,
+          "Warning",
+          "FailedPreStopHook",
+          `HTTP lifecycle hook (${pre.httpGet.path ?? ""}) for Container "${rc.labels[LABEL.container]}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${why}`,
+          rc.labels[LABEL.container],
+        );
+      }
     }
   }
 

@@ -217,4 +217,27 @@ test("a preStop httpGet hook reaches the pod before it is stopped", async () => 
   assert.is(readFileSync(join(node.dir, "prestop"), "utf8"), "GET /cgi-bin/stop?why=delete\n");
 });
 
+test("a postStart httpGet hook that cannot connect kills the container and says why", async () => {
+  await node.client.create(
+    PODS,
+    "default",
+    pod(node, "poststart", {
+      containers: [
+        {
+          name: "c",
+          command: ["sleep", "3600"],
+          lifecycle: { postStart: { httpGet: { path: "/started", port: 8080 } } },
+        },
+      ],
+    }),
+  );
+  await until("restarted after its hook failed", async () => (await status("poststart"))?.restartCount >= 1);
+  const [msg] = await messages("poststart", "FailedPostStartHook");
+  assert.match(
+    msg ?? "",
+    /^HTTP lifecycle hook \(\/started\) for Container "c" in Pod "poststart_default\([0-9a-f-]+\)" failed - error: Get "http:\/\/127\.0\.0\.1:8080\/started": dial tcp 127\.0\.0\.1:8080: connect: connection refused$/,
+  );
+  await node.client.delete(PODS, "default", "poststart", { gracePeriodSeconds: 0 });
+});
+
 test.run();
