@@ -1,4 +1,5 @@
 // tsk entry point: maps a subcommand to its run function in internal/cli and nothing else.
+import "./threadpool";
 import { main } from "../../internal/cli/main";
 
 main(process.argv.slice(2)).then(

@@ -36,7 +36,7 @@ export interface KubeletConfig {
   /** Crash-loop back-off start and cap, in ms (default 10 000 and 300 000). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
-  /** Concurrent pod workers (default 8). */
+  /** Concurrent pod workers (default 32; the real kubelet runs one goroutine per pod). */
   workers?: number;
 }
 
