@@ -13,8 +13,8 @@ import {
   statfsSync,
   writeFileSync,
 } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type FsOp, native } from "./native";
 
 export interface CgroupLimits {
   /** memory limit in bytes (memory.limit_in_bytes / memory.max) */
@@ -83,30 +83,18 @@ const DEVICE_RULES = [
   "c 10:200 rwm",
 ];
 
-function writeError(path: string, value: string, err: unknown): NodeJS.ErrnoException {
-  const e = err as NodeJS.ErrnoException;
-  const out = new Error(`write ${value} to ${path}: ${e.code ?? e.message}`) as NodeJS.ErrnoException;
-  out.code = e.code;
-  return out;
-}
-
 function write(path: string, value: string): void {
   try {
     writeFileSync(path, value);
   } catch (err) {
-    throw writeError(path, value, err);
+    const e = err as NodeJS.ErrnoException;
+    const out = new Error(`write ${value} to ${path}: ${e.code ?? e.message}`) as NodeJS.ErrnoException;
+    out.code = e.code;
+    throw out;
   }
 }
 
-async function writeAsync(path: string, value: string): Promise<void> {
-  try {
-    await writeFile(path, value);
-  } catch (err) {
-    throw writeError(path, value, err);
-  }
-}
-
-/** Files and the values written to them: chains written in parallel, each chain in order. */
+/** Files and the values written to them: chains of writes that must happen in order. */
 type Writes = [file: string, value: string][][];
 
 function readNumber(path: string): number {
@@ -197,37 +185,37 @@ export class CgroupV1 implements CgroupManager {
 
   async create(path: string, limits: CgroupLimits, opts: CreateOptions = {}): Promise<string[]> {
     const dirs = this.dirs(path);
-    await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
-    await Promise.all([
-      ...this.limitWrites(path, limits).map(async (chain) => {
-        for (const [f, v] of chain) await writeAsync(f, v);
-      }),
-      this.devices(join(this.root, "devices", path), !!opts.allDevices),
-    ]);
+    // One batch on one pool thread: directories, limits (each chain in order), devices.
+    const ops: FsOp[] = dirs.map((d) => ["mkdirp", d]);
+    for (const chain of this.limitWrites(path, limits)) for (const [f, v] of chain) ops.push(["write", f, v]);
+    ops.push(...this.deviceWrites(join(this.root, "devices", path), !!opts.allDevices));
+    await native().fsBatch(ops);
     return dirs;
   }
 
+  /** Whether the devices hierarchy exists and its root allows every device (then so does our subtree). */
+  private devicesOpen?: boolean;
+
   /**
-   * A new devices cgroup starts with its parent's list. By default it is narrowed to Docker's
-   * rules: nothing but the standard character devices (and mknod of anything, which is harmless
-   * without access), so CAP_MKNOD cannot reach host disks. With allDevices it keeps (or gets) all.
+   * A new devices cgroup starts with its parent's list, which in our subtree is every device.
+   * By default it is narrowed to Docker's rules: nothing but the standard character devices
+   * (and mknod of anything, which is harmless without access), so CAP_MKNOD cannot reach host
+   * disks. With allDevices it keeps them all. Under a root that is already narrowed (tsk inside
+   * a container) the list is inherited as it is.
    */
-  private async devices(dir: string, all: boolean): Promise<void> {
-    let list: string;
-    try {
-      list = await readFile(join(dir, "devices.list"), "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return; // no devices controller
-      throw err;
+  private deviceWrites(dir: string, all: boolean): FsOp[] {
+    if (this.devicesOpen === undefined) {
+      try {
+        this.devicesOpen = readFileSync(join(this.root, "devices", "devices.list"), "utf8").startsWith("a ");
+      } catch {
+        this.devicesOpen = false; // no devices controller
+      }
     }
-    const allowsAll = list.startsWith("a ");
-    if (all) {
-      if (!allowsAll) await writeAsync(join(dir, "devices.allow"), "a");
-      return;
-    }
-    if (!allowsAll) return; // already narrowed by its parent
-    await writeAsync(join(dir, "devices.deny"), "a");
-    await Promise.all(DEVICE_RULES.map((rule) => writeAsync(join(dir, "devices.allow"), rule)));
+    if (!this.devicesOpen || all) return [];
+    return [
+      ["write", join(dir, "devices.deny"), "a"],
+      ...DEVICE_RULES.map((rule): FsOp => ["write", join(dir, "devices.allow"), rule]),
+    ];
   }
 
   update(path: string, limits: CgroupLimits): void {

@@ -3,6 +3,10 @@
 // operation and the path ("mknod /x/y: EPERM").
 import { loadNativeAddon } from "../embed";
 
+export type FsOp =
+  | [kind: "mkdir" | "mkdirp", path: string]
+  | [kind: "write" | "create", path: string, data: string];
+
 export interface NativeAddon {
   /** mknod(2); `mode` includes the file type bits (S_IFCHR = 0o020000). */
   mknod(path: string, mode: number, major: number, minor: number): void;
@@ -23,6 +27,13 @@ export interface NativeAddon {
    * back to us), reaps its first process and resolves with the first line it wrote on fd 3.
    */
   spawnReport(path: string, args: string[]): Promise<string>;
+  /**
+   * File system steps run in order on one libuv pool thread (one event-loop round trip for
+   * all of them): "mkdirp"/"mkdir" (0755, existing is fine), "write" (an existing file such
+   * as a cgroup control file), "create" (create or truncate, 0644). Stops at the first
+   * failure: "write VALUE to PATH: ERRNO", "mkdir PATH: ERRNO" with `code` and `path`.
+   */
+  fsBatch(ops: FsOp[]): Promise<void>;
   constants: {
     MS_RDONLY: number;
     MS_NOSUID: number;

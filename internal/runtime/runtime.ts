@@ -26,7 +26,7 @@ import { helperPath } from "../embed";
 import { CapabilityError, capabilitySet, hostCapabilities } from "./capabilities";
 import { type CgroupManager, type CgroupStats, cgroupManager } from "./cgroups";
 import { readLog } from "./logs";
-import { native } from "./native";
+import { type FsOp, native } from "./native";
 import type {
   ContainerSpec,
   ContainerStatus,
@@ -172,12 +172,14 @@ export class Runtime {
       cgroup: `${this.cgroupBase}/pod-${id}`,
     };
     try {
-      for (const f of [sb.netns, sb.ipcns, sb.utsns]) writeFileSync(f, "");
-      // As the kubelet leaves a pod's cgroup: every device, so that a privileged container
-      // in it can have them; each container's own cgroup narrows that down.
-      await this.cgroups.create(sb.cgroup, spec.resources ?? {}, { allDevices: true });
-      await runHelper(["sandbox", dir, spec.hostname]);
-      writeFileSync(join(dir, "sandbox.json"), JSON.stringify(sb));
+      await native().fsBatch([sb.netns, sb.ipcns, sb.utsns].map((f): FsOp => ["create", f, ""]));
+      await Promise.all([
+        // As the kubelet leaves a pod's cgroup: every device, so that a privileged container
+        // in it can have them; each container's own cgroup narrows that down.
+        this.cgroups.create(sb.cgroup, spec.resources ?? {}, { allDevices: true }),
+        runHelper(["sandbox", dir, spec.hostname]),
+      ]);
+      await native().fsBatch([["create", join(dir, "sandbox.json"), JSON.stringify(sb)]]);
     } catch (err) {
       this.releaseSandbox(sb, dir);
       throw new RuntimeError("SandboxCreate", `creating sandbox ${id}: ${(err as Error).message}`);
@@ -317,14 +319,7 @@ export class Runtime {
       throw err;
     }
     try {
-      // The directories and the cgroup are independent kernel work: both run on libuv's pool.
-      const [dirs] = await Promise.all([
-        this.cgroups.create(cgroup, spec.resources ?? {}, { allDevices: !!spec.privileged }),
-        fsp.mkdir(dir, { recursive: true }).then(async () => {
-          await Promise.all(["rootfs", "upper", "work"].map((d) => fsp.mkdir(join(dir, d))));
-          await fsp.writeFile(join(dir, "container.json"), JSON.stringify(rec));
-        }),
-      ]);
+      const dirs = this.cgroups.dirs(cgroup);
       const kv: string[] = [
         "rootfs",
         join(dir, "rootfs"),
@@ -368,7 +363,18 @@ export class Runtime {
         kv.push("bind", `${m.hostPath}\t${m.containerPath}\t${m.readOnly ? "ro" : "rw"}`);
       if (kv.some((s) => s.includes("\0")))
         throw new RuntimeError("InvalidArgument", "arguments must not contain NUL bytes");
-      writeFileSync(join(dir, "config"), `${kv.join("\0")}\0`);
+      // The cgroup and the container's directory and files are independent kernel work,
+      // each one batch on libuv's pool.
+      await Promise.all([
+        this.cgroups.create(cgroup, spec.resources ?? {}, { allDevices: !!spec.privileged }),
+        native().fsBatch([
+          ["mkdirp", join(dir, "rootfs")],
+          ["mkdir", join(dir, "upper")],
+          ["mkdir", join(dir, "work")],
+          ["create", join(dir, "container.json"), JSON.stringify(rec)],
+          ["create", join(dir, "config"), `${kv.join("\0")}\0`],
+        ]),
+      ]);
       await startMonitor(dir);
     } catch (err) {
       this.cleanup(id, cgroup, name);
