@@ -2,7 +2,7 @@
 // for tests that need to look at what an agent receives. Everything started here is
 // stopped by stopAll(), which tests call in `after` even when they fail.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { type Dirent, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LinkClient } from "../../../internal/link/client";
@@ -30,7 +30,12 @@ export function tempDir(prefix = "tsk-link-"): string {
   return d;
 }
 
+/** Node names agents ran as: their /run/tsk/<node> and cgroups are removed by stopAll(). */
+const nodeNames = new Set<string>();
+
 export function startAgentProcess(args: string[], dataDir = tempDir()): AgentProcess {
+  const i = args.indexOf("--node-name");
+  if (i >= 0 && args[i + 1]) nodeNames.add(args[i + 1]);
   const child = spawn(
     process.execPath,
     ["--import", "tsx", join(ROOT, "cmd/tsk/main.ts"), "agent", "--data-dir", dataDir, ...args],
@@ -111,6 +116,26 @@ export async function stopAll(): Promise<void> {
   for (const c of clients.splice(0)) c.close();
   await Promise.all([...children].map((a) => a.stop("SIGKILL")));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const n of nodeNames) {
+    // These agents never start containers (no image): what is left is empty directories.
+    rmSync(join("/run/tsk", n), { recursive: true, force: true });
+    for (const h of existsSync("/sys/fs/cgroup") ? readdirSync("/sys/fs/cgroup") : [])
+      removeEmptyTree(join("/sys/fs/cgroup", h, "tsk", n));
+  }
+  nodeNames.clear();
+}
+
+function removeEmptyTree(dir: string): void {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) removeEmptyTree(join(dir, e.name));
+  try {
+    rmdirSync(dir);
+  } catch {}
 }
 
 export async function eventually<T>(
