@@ -519,7 +519,6 @@ export class Kubelet {
   /** /etc/hosts and /etc/resolv.conf for the pod, under its directory. */
   private async writePodFiles(pod: Obj, pd: string): Promise<void> {
     const etc = join(pd, "etc");
-    await fsp.mkdir(etc, { recursive: true });
     const spec = pod.spec;
     const ns = pod.metadata.namespace;
     const domain = this.config.clusterDomain ?? "cluster.local";
@@ -536,7 +535,6 @@ export class Kubelet {
         `${this.podIP(pod) || "127.0.1.1"}\t${fqdn}${name}\n`;
     }
     for (const ha of spec.hostAliases ?? []) hosts += `${ha.ip}\t${(ha.hostnames ?? []).join("\t")}\n`;
-    await fsp.writeFile(join(etc, "hosts"), hosts);
     const policy = spec.dnsPolicy ?? "ClusterFirst";
     let resolv: string;
     const cf = spec.dnsConfig ?? {};
@@ -552,7 +550,12 @@ export class Kubelet {
     if (cf.searches?.length) resolv += `search ${cf.searches.join(" ")}\n`;
     if (cf.options?.length)
       resolv += `options ${cf.options.map((o: Obj) => (o.value !== undefined ? `${o.name}:${o.value}` : o.name)).join(" ")}\n`;
-    await fsp.writeFile(join(etc, "resolv.conf"), resolv);
+    // resolv.conf last: its presence tells ensureSandbox both files are written.
+    await native().fsBatch([
+      ["mkdirp", etc],
+      ["create", join(etc, "hosts"), hosts],
+      ["create", join(etc, "resolv.conf"), resolv],
+    ]);
   }
 
   // ---- containers ----
@@ -672,8 +675,10 @@ export class Kubelet {
     if (!targets.has(tmp)) {
       // One file per attempt, read back by withMessage once the container has exited.
       const f = join(pd, "containers", `${c.name}-${attempt}`, "termination-log");
-      await fsp.mkdir(join(f, ".."), { recursive: true });
-      await fsp.writeFile(f, "");
+      await native().fsBatch([
+        ["mkdirp", join(f, "..")],
+        ["create", f, ""],
+      ]);
       mounts.push({ hostPath: f, containerPath: tmp });
     }
     const sc = { ...(pod.spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
