@@ -1,59 +1,16 @@
 // `tsk ctr` as a user runs it: each command is a new tsk process over the same
 // --data-dir, with images imported from archives built from busybox-static.
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { openImageStore } from "../../../internal/images";
-import { Runtime } from "../../../internal/runtime";
 import { buildBusyboxDockerArchive, buildBusyboxOciArchive, WHITEOUT_LAYERS } from "../../support/images";
+import { ctrEnv } from "./support";
 
-const root = join(__dirname, "..", "..", "..");
-const dir = mkdtempSync(join(tmpdir(), "tsk-ctr-cli-"));
-const dataDir = join(dir, "data");
-const nodeName = `t-cli-${process.pid}`;
-const rt = new Runtime({ dataDir, nodeName });
-
-function tsk(...args: string[]): { code: number; out: string; err: string } {
-  return tskInput(undefined, ...args);
-}
-
-function tskInput(input: string | undefined, ...args: string[]): { code: number; out: string; err: string } {
-  const [sub, ...rest] = args;
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(root, "cmd/tsk/main.ts"),
-      "ctr",
-      sub,
-      "--data-dir",
-      dataDir,
-      "--node-name",
-      nodeName,
-      ...rest,
-    ],
-    { encoding: "utf8", timeout: 60_000, input },
-  );
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-function cleanup() {
-  for (const c of rt.list()) {
-    if (c.pid > 0) {
-      try {
-        process.kill(c.pid, "SIGKILL");
-      } catch {}
-    }
-  }
-  rt.cgroups.remove(`tsk/${nodeName}`);
-  rmSync(rt.runDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
-}
-process.on("exit", cleanup);
+const { dir, dataDir, rt, ctr } = ctrEnv("cli");
+const tsk = (...args: string[]) => ctr(undefined, ...args);
+const tskInput = ctr;
 
 test.before(async () => {
   const store = await openImageStore({ dataDir });

@@ -1,56 +1,16 @@
 // `tsk ctr run` security flags as a docker user types them: --privileged, --read-only,
 // --cap-add, --cap-drop, --security-opt no-new-privileges. Each command is a new tsk process.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseSecurityOpts } from "../../../internal/cli/ctr";
 import { openImageStore } from "../../../internal/images";
-import { Runtime } from "../../../internal/runtime";
 import { buildBusyboxDockerArchive } from "../../support/images";
+import { ctrEnv } from "./support";
 
-const root = join(__dirname, "..", "..", "..");
-const dir = mkdtempSync(join(tmpdir(), "tsk-ctr-sec-"));
-const dataDir = join(dir, "data");
-const nodeName = `t-ctrsec-${process.pid}`;
-const rt = new Runtime({ dataDir, nodeName });
-
-function tsk(...args: string[]): { code: number; out: string; err: string } {
-  const [sub, ...rest] = args;
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(root, "cmd/tsk/main.ts"),
-      "ctr",
-      sub,
-      "--data-dir",
-      dataDir,
-      "--node-name",
-      nodeName,
-      ...rest,
-    ],
-    { encoding: "utf8", timeout: 60_000 },
-  );
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-function cleanup() {
-  for (const c of rt.list()) {
-    if (c.pid > 0) {
-      try {
-        process.kill(c.pid, "SIGKILL");
-      } catch {}
-    }
-  }
-  rt.cgroups.remove(`tsk/${nodeName}`);
-  rmSync(rt.runDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
-}
-process.on("exit", cleanup);
+const { dir, dataDir, rt, ctr } = ctrEnv("ctrsec");
+const tsk = (...args: string[]) => ctr(undefined, ...args);
 
 test.before(async () => {
   if (process.getuid?.() !== 0) throw new Error("ctr tests need root");
@@ -96,7 +56,7 @@ test("--privileged lets the container mount and drops the seccomp filter", () =>
 
 test("--read-only refuses writes to the rootfs but not to a volume", () => {
   const vol = join(dir, "vol");
-  spawnSync("mkdir", ["-p", vol]);
+  mkdirSync(vol, { recursive: true });
   const r = tsk(
     "run",
     "--rm",

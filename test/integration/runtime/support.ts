@@ -1,7 +1,7 @@
 // Helpers for runtime tests: a busybox rootfs as a single layer, a Runtime on a temp
 // data dir with its own node name, and a cleanup that removes every container,
 // sandbox and cgroup it created even when a test failed.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
@@ -82,6 +82,61 @@ export function makeEnv(tag: string): Env {
     nodeName,
     cleanup: async () => cleanupSync(),
   };
+}
+
+export interface CtrEnv {
+  dir: string;
+  dataDir: string;
+  nodeName: string;
+  /** the runtime over the same data dir and node name, to inspect what the CLI left */
+  rt: Runtime;
+  /** `tsk ctr SUB ARGS...` as a new process over this data dir, with `input` on its stdin */
+  ctr(input: string | undefined, ...args: string[]): { code: number; out: string; err: string };
+}
+
+/**
+ * A data dir and node name for `tsk ctr` commands, each run as a new tsk process as a user
+ * types them; containers, cgroups and files are removed when the test process exits.
+ */
+export function ctrEnv(tag: string): CtrEnv {
+  const root = join(__dirname, "..", "..", "..");
+  const dir = mkdtempSync(join(tmpdir(), `tsk-ctr-${tag}-`));
+  const dataDir = join(dir, "data");
+  const nodeName = `t-${tag}-${process.pid}`;
+  const rt = new Runtime({ dataDir, nodeName });
+  process.on("exit", () => {
+    for (const c of rt.list()) {
+      if (c.pid > 0) {
+        try {
+          process.kill(c.pid, "SIGKILL");
+        } catch {}
+      }
+    }
+    rt.cgroups.remove(`tsk/${nodeName}`);
+    rmSync(rt.runDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ctr = (input: string | undefined, ...args: string[]) => {
+    const [sub, ...rest] = args;
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(root, "cmd/tsk/main.ts"),
+        "ctr",
+        sub,
+        "--data-dir",
+        dataDir,
+        "--node-name",
+        nodeName,
+        ...rest,
+      ],
+      { encoding: "utf8", timeout: 60_000, input },
+    );
+    return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  };
+  return { dir, dataDir, nodeName, rt, ctr };
 }
 
 /** Mount points whose path contains `needle`, from the host's mount table. */
