@@ -49,7 +49,7 @@ export interface CgroupManager {
   readonly version: 1 | 2;
   /**
    * Creates the cgroup (and parents) and applies limits. Returns the directories a process joins.
-   * The kernel work (a mkdir per hierarchy, a write per limit) runs on libuv's pool, in parallel.
+   * The kernel work (a mkdir per hierarchy, a write per limit) runs as one batch on libuv's pool.
    */
   create(path: string, limits: CgroupLimits, opts?: CreateOptions): Promise<string[]>;
   update(path: string, limits: CgroupLimits): void;
@@ -94,8 +94,8 @@ function write(path: string, value: string): void {
   }
 }
 
-/** Files and the values written to them: chains of writes that must happen in order. */
-type Writes = [file: string, value: string][][];
+/** Files and the values written to them, in order. */
+type Writes = [file: string, value: string][];
 
 function readNumber(path: string): number {
   try {
@@ -185,9 +185,9 @@ export class CgroupV1 implements CgroupManager {
 
   async create(path: string, limits: CgroupLimits, opts: CreateOptions = {}): Promise<string[]> {
     const dirs = this.dirs(path);
-    // One batch on one pool thread: directories, limits (each chain in order), devices.
+    // One batch on one pool thread: directories, limits, devices.
     const ops: FsOp[] = dirs.map((d) => ["mkdirp", d]);
-    for (const chain of this.limitWrites(path, limits)) for (const [f, v] of chain) ops.push(["write", f, v]);
+    for (const [f, v] of this.limitWrites(path, limits)) ops.push(["write", f, v]);
     ops.push(...this.deviceWrites(join(this.root, "devices", path), !!opts.allDevices));
     await native().fsBatch(ops);
     return dirs;
@@ -219,35 +219,30 @@ export class CgroupV1 implements CgroupManager {
   }
 
   update(path: string, limits: CgroupLimits): void {
-    for (const chain of this.limitWrites(path, limits)) for (const [f, v] of chain) write(f, v);
+    for (const [f, v] of this.limitWrites(path, limits)) write(f, v);
   }
 
-  /** The limit files to write for `limits`. */
+  /** The limit files to write for `limits`, in the order they must be written. */
   private limitWrites(path: string, limits: CgroupLimits): Writes {
     const out: Writes = [];
     const cpu = join(this.root, "cpu", path);
     const mem = join(this.root, "memory", path);
     if (limits.memoryBytes !== undefined) {
       // memory+swap may never be below memory: the memory limit goes first.
-      const chain: Writes[number] = [[join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes)]];
+      out.push([join(mem, "memory.limit_in_bytes"), String(limits.memoryBytes)]);
       // No swap beyond the limit, so a hog is OOM-killed instead of swapping.
       if (this.has("memory", "memory.memsw.limit_in_bytes"))
-        chain.push([join(mem, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)]);
-      out.push(chain);
-      if (this.has("memory", "memory.swappiness")) out.push([[join(mem, "memory.swappiness"), "0"]]);
+        out.push([join(mem, "memory.memsw.limit_in_bytes"), String(limits.memoryBytes)]);
+      if (this.has("memory", "memory.swappiness")) out.push([join(mem, "memory.swappiness"), "0"]);
     }
     if (limits.cpuMillis !== undefined) {
       // The period is the kernel's default already; only the quota is written.
-      out.push([
-        [
-          join(cpu, "cpu.cfs_quota_us"),
-          String(Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000))),
-        ],
-      ]);
+      const quota = Math.max(1000, Math.round((limits.cpuMillis * PERIOD_US) / 1000));
+      out.push([join(cpu, "cpu.cfs_quota_us"), String(quota)]);
     }
-    if (limits.cpuShares !== undefined) out.push([[join(cpu, "cpu.shares"), String(limits.cpuShares)]]);
+    if (limits.cpuShares !== undefined) out.push([join(cpu, "cpu.shares"), String(limits.cpuShares)]);
     if (limits.pidsLimit !== undefined)
-      out.push([[join(this.root, "pids", path, "pids.max"), String(limits.pidsLimit)]]);
+      out.push([join(this.root, "pids", path, "pids.max"), String(limits.pidsLimit)]);
     return out;
   }
 

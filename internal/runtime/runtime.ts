@@ -290,6 +290,11 @@ export class Runtime {
 
     const dir = join(this.containersDir, id);
     const cgroup = sandbox ? `${sandbox.cgroup}/${id}` : `${this.cgroupBase}/ctr-${id}`;
+    const privileges = {
+      caps: caps.toString(16),
+      noNewPrivs: spec.noNewPrivileges ?? true,
+      seccomp: !spec.privileged,
+    };
     const rec: Record_ = {
       id,
       name,
@@ -305,11 +310,7 @@ export class Runtime {
       stdin: !!spec.stdin,
       sandboxId: sandbox?.id,
       labels: spec.labels ?? {},
-      privileges: {
-        caps: caps.toString(16),
-        noNewPrivs: spec.noNewPrivileges ?? true,
-        seccomp: !spec.privileged,
-      },
+      privileges,
     };
     this.creating.add(id);
     try {
@@ -346,13 +347,13 @@ export class Runtime {
         "log_max_files",
         String(this.logMaxFiles),
         "caps",
-        caps.toString(16),
+        privileges.caps,
         "privileged",
         spec.privileged ? "1" : "0",
         "readonly_rootfs",
         spec.readOnlyRootfs ? "1" : "0",
         "no_new_privs",
-        rec.privileges?.noNewPrivs ? "1" : "0",
+        privileges.noNewPrivs ? "1" : "0",
       ];
       if (sandbox) kv.push("netns", sandbox.netns, "ipcns", sandbox.ipcns, "utsns", sandbox.utsns);
       for (const g of groups) kv.push("group", String(g));
@@ -788,17 +789,18 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Starts `tsk-monitor run DIR` (it daemonizes) and waits for "ok PID" or "error MESSAGE" on its fd 3. */
+/** Starts `tsk-monitor run DIR` (it daemonizes) and returns the container's PID. */
 async function startMonitor(dir: string): Promise<number> {
-  const line = (await native().spawnReport(helperPath("tsk-monitor"), ["run", dir])).trim();
-  if (line.startsWith("ok ")) return Number(line.slice(3));
-  throw new Error(line.startsWith("error ") ? line.slice(6) : `monitor failed: ${line || "no answer"}`);
+  return Number(await runHelper(["run", dir]));
 }
 
-/** Runs `tsk-monitor ARGS` (posix_spawn off the main thread) and waits for its "ok" or "error MESSAGE" on fd 3. */
-async function runHelper(args: string[]): Promise<void> {
+/**
+ * Runs `tsk-monitor ARGS` (posix_spawn off the main thread) and waits for the line it
+ * writes on fd 3: "ok [VALUE]" resolves with VALUE, "error MESSAGE" rejects with MESSAGE.
+ */
+async function runHelper(args: string[]): Promise<string> {
   const line = (await native().spawnReport(helperPath("tsk-monitor"), args)).trim();
-  if (line === "ok") return;
+  if (line === "ok" || line.startsWith("ok ")) return line.slice(3);
   throw new Error(
     line.startsWith("error ") ? line.slice(6) : `tsk-monitor ${args[0]} failed: ${line || "no answer"}`,
   );
