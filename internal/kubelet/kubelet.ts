@@ -5,7 +5,7 @@
 // state and the API: nothing is remembered that a restart could lose, except
 // back-off timers and probe results, which start over as in Kubernetes.
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { RESOURCES } from "../api/resources";
@@ -27,7 +27,7 @@ import type { KubeletConfig, KubeletDeps } from "./config";
 import { buildEnv, ConfigError, expandCommand, podFieldValue, resourceFieldValue } from "./env";
 import { EventRecorder } from "./events";
 import { machineCapacity, nodeAddress } from "./node";
-import { ProbeManager } from "./probes";
+import { ProbeManager, type ProbeOutcome } from "./probes";
 import {
   Backoff,
   type ContainerView,
@@ -796,11 +796,7 @@ export class Kubelet {
       if (code !== 0) failure = `PostStartHook failed: exit code ${code}`;
     } else if (h?.httpGet) {
       const out = await this.probes.httpOnce(pod, h.httpGet, pod.spec.terminationGracePeriodSeconds ?? 30, c);
-      if (!("ok" in out && out.ok)) {
-        const m = pod.metadata;
-        const why = "error" in out ? out.error : out.message;
-        failure = `HTTP lifecycle hook (${h.httpGet.path ?? ""}) for Container "${c.name}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${why}`;
-      }
+      failure = httpHookFailure(pod, c.name, h.httpGet, out);
     } else if (h?.sleep?.seconds) {
       await sleep(h.sleep.seconds * 1000);
     }
@@ -983,17 +979,9 @@ export class Kubelet {
         this.probes.httpOnce(pod, pre.httpGet, grace, c),
         timeout.then(() => ({ ok: true }) as const),
       ]).catch((err) => ({ error: (err as Error).message }));
-      if (!("ok" in out && out.ok)) {
-        const m = pod.metadata;
-        const why = "error" in out ? out.error : out.message;
-        this.events.record(
-          pod,
-          "Warning",
-          "FailedPreStopHook",
-          `HTTP lifecycle hook (${pre.httpGet.path ?? ""}) for Container "${rc.labels[LABEL.container]}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${why}`,
-          rc.labels[LABEL.container],
-        );
-      }
+      const failure = httpHookFailure(pod, rc.labels[LABEL.container], pre.httpGet, out);
+      if (failure)
+        this.events.record(pod, "Warning", "FailedPreStopHook", failure, rc.labels[LABEL.container]);
     }
   }
 
@@ -1058,4 +1046,12 @@ export function podLimits(spec: Obj): NonNullable<ContainerSpec["resources"]> {
 
 function readOr(path: string, fallback: string): Promise<string> {
   return fsp.readFile(path, "utf8").catch(() => fallback);
+}
+
+/** The kubelet's words for an httpGet lifecycle hook that did not succeed; undefined when it did. */
+function httpHookFailure(pod: Obj, container: string, g: Obj, out: ProbeOutcome): string | undefined {
+  if ("ok" in out && out.ok) return undefined;
+  const m = pod.metadata;
+  const why = "error" in out ? out.error : out.message;
+  return `HTTP lifecycle hook (${g.path ?? ""}) for Container "${container}" in Pod "${m.name}_${m.namespace}(${m.uid})" failed - error: ${why}`;
 }

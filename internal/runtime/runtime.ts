@@ -16,7 +16,6 @@ import {
   rmSync,
   statSync,
   watch,
-  writeFileSync,
   writeSync,
 } from "node:fs";
 import * as fsp from "node:fs/promises";

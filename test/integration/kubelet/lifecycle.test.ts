@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LABEL } from "../../../internal/kubelet";
-import { eventsFor, execIn, getPod, makeNode, PODS, pod, type TestNode, until } from "./support";
+import { eventsFor, execIn, getPod, makeNode, PODS, pod, runningPod, type TestNode, until } from "./support";
 
 let node: TestNode;
 test.before(async () => {
@@ -22,14 +22,7 @@ function mountsOf(uid: string): string[] {
     .filter((m) => m?.includes(uid));
 }
 
-async function running(name: string) {
-  return until(`${name} Running`, async () => {
-    const p = await getPod(node, name);
-    return p?.status?.phase === "Running" && p.status.containerStatuses?.every((c: any) => c.state.running)
-      ? p
-      : undefined;
-  });
-}
+const running = (name: string): Promise<any> => runningPod(node, name);
 
 test("graceful deletion runs preStop, sends SIGTERM, then removes containers, sandbox, volumes and the pod", async () => {
   const out = join(node.dir, "term-out");

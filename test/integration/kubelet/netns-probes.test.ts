@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { eventsFor, execIn, getPod, makeNode, PODS, pod, type TestNode, until } from "./support";
+import { eventsFor, execIn, getPod, makeNode, PODS, pod, runningPod, type TestNode, until } from "./support";
 
 let node: TestNode;
 test.before(async () => {
@@ -17,14 +17,7 @@ test.after(async () => {
   await node?.cleanup();
 });
 
-async function running(name: string) {
-  return until(`${name} Running`, async () => {
-    const p = await getPod(node, name);
-    return p?.status?.phase === "Running" && p.status.containerStatuses?.every((c: any) => c.state.running)
-      ? p
-      : undefined;
-  });
-}
+const running = (name: string): Promise<any> => runningPod(node, name);
 
 async function status(name: string): Promise<any> {
   return (await getPod(node, name))?.status?.containerStatuses?.[0];

@@ -214,6 +214,16 @@ export async function getPod(node: TestNode, name: string): Promise<KObject | un
   }
 }
 
+/** Waits until the pod is Running with every container running, and returns it. */
+export async function runningPod(node: TestNode, name: string): Promise<KObject> {
+  return until(`${name} Running`, async () => {
+    const p = await getPod(node, name);
+    return p?.status?.phase === "Running" && p.status.containerStatuses?.every((c: any) => c.state.running)
+      ? p
+      : undefined;
+  });
+}
+
 /** Runs a command in the pod's container through the runtime and returns its stdout. */
 export async function execIn(node: TestNode, containerId: string, cmd: string[]): Promise<string> {
   const id = containerId.replace(/^tsk:\/\//, "");
