@@ -2,11 +2,12 @@
 // for tests that need to look at what an agent receives. Everything started here is
 // stopped by stopAll(), which tests call in `after` even when they fail.
 import { type ChildProcess, spawn } from "node:child_process";
-import { type Dirent, existsSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LinkClient } from "../../../internal/link/client";
 import { joinCluster } from "../../../internal/link/join";
+import { removeCgroupTree } from "../../support/multinode";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
@@ -117,25 +118,10 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...children].map((a) => a.stop("SIGKILL")));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   for (const n of nodeNames) {
-    // These agents never start containers (no image): what is left is empty directories.
     rmSync(join("/run/tsk", n), { recursive: true, force: true });
-    for (const h of existsSync("/sys/fs/cgroup") ? readdirSync("/sys/fs/cgroup") : [])
-      removeEmptyTree(join("/sys/fs/cgroup", h, "tsk", n));
+    removeCgroupTree(`tsk/${n}`);
   }
   nodeNames.clear();
-}
-
-function removeEmptyTree(dir: string): void {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) removeEmptyTree(join(dir, e.name));
-  try {
-    rmdirSync(dir);
-  } catch {}
 }
 
 export async function eventually<T>(
