@@ -215,3 +215,15 @@ export function removeNodeState(node: string, dataDir: string): void {
     for (const m of mountsUnder(d)) spawnSync("umount", ["-l", m]);
   rmSync(join("/run/tsk", node), { recursive: true, force: true });
 }
+
+/** The pid of the server process (startServer does not expose it): found by its data dir. */
+export function serverPid(s: TestServer): number {
+  for (const p of readdirSync("/proc")) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
+      if (cmd.includes("\0server\0") && cmd.includes(s.dataDir)) return Number(p);
+    } catch {}
+  }
+  throw new Error("server process not found");
+}

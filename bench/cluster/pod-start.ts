@@ -5,7 +5,7 @@
 // create → Running, and the agent's RSS idle and with the 100 pods running.
 //   node --import tsx bench/cluster/pod-start.ts [--pods 100] [--binary dist/tsk]
 // Needs root (real containers).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ import {
   cpuMs,
   percentile,
   rssMiB,
+  serverPid,
   sleep,
   startAgentProcess,
   watch,
@@ -139,18 +140,6 @@ async function main() {
     await server?.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-/** The pid of the server process (startServer does not expose it): found by its data dir. */
-function serverPid(s: TestServer): number {
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
-      if (cmd.includes("\0server\0") && cmd.includes(s.dataDir)) return Number(p);
-    } catch {}
-  }
-  return -1;
 }
 
 main().catch((err) => {

@@ -8,7 +8,7 @@
 //   100 links live in this process, no containers run.
 // --mode api: Node and Lease objects created and renewed over plain HTTPS with the
 //   admin token (the objects' cost alone, no links).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Agent } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { RESOURCES } from "../../internal/api/resources";
 import { LinkClient } from "../../internal/link/client";
 import { joinCluster } from "../../internal/link/join";
 import { startServer, type TestServer } from "../../test/support/cluster";
-import { argOf, call, rssMiB, sleep, tskCommand } from "./common";
+import { argOf, call, rssMiB, serverPid, sleep, tskCommand } from "./common";
 
 const NODES_N = Number(argOf("nodes", "100"));
 const MODE = argOf("mode", "link");
@@ -62,17 +62,6 @@ function leaseObject(name: string) {
       renewTime: new Date().toISOString().replace("Z", "000Z"),
     },
   };
-}
-
-function serverPid(s: TestServer): number {
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, "utf8");
-      if (cmd.includes("\0server\0") && cmd.includes(s.dataDir)) return Number(p);
-    } catch {}
-  }
-  throw new Error("server process not found");
 }
 
 interface Registered {
